@@ -1,0 +1,208 @@
+"""The one command, `audiofetch`: gui (default), serve, get, space, page, telegram, jobs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from audiofetch_app import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="audiofetch",
+        description="Save audio from X Spaces, web pages and Telegram channels.",
+    )
+    parser.add_argument("--version", action="version", version=f"AudioFetch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("gui", help="open the app window (the default)")
+
+    serve = sub.add_parser("serve", help="serve the app to a browser (or the LAN)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--password-file", type=Path)
+
+    get = sub.add_parser("get", help="download a direct audio link or HLS audio playlist")
+    get.add_argument("url")
+    get.add_argument("-o", "--output", type=Path, help="folder to save into")
+    get.add_argument("--name", help="file name to use (without extension)")
+    get.add_argument("--format", choices=["m4a", "mp3"], help="output format for HLS audio")
+    get.add_argument("--referer", help="Referer header some servers require")
+    get.add_argument("--workers", type=int, help="parallel segment downloads for HLS")
+
+    space = sub.add_parser("space", help="download an X Space")
+    space.add_argument("url")
+    space.add_argument("-o", "--output", type=Path)
+    space.add_argument("--format", choices=["m4a", "mp3"])
+    space.add_argument("--cookies", type=Path)
+    space.add_argument("--info", action="store_true")
+
+    page = sub.add_parser("page", help="download every track a web page offers")
+    page.add_argument("url")
+    page.add_argument("name", nargs="?")
+    page.add_argument("-o", "--output", type=Path)
+    page.add_argument("--plugin")
+    page.add_argument("--workers", type=int)
+    page.add_argument("--zip", action=argparse.BooleanOptionalAction, default=None)
+    page.add_argument("--list", action="store_true")
+
+    telegram = sub.add_parser("telegram", help="Telegram login, sessions, sources and sync")
+    telegram.add_argument("rest", nargs=argparse.REMAINDER)
+
+    jobs = sub.add_parser("jobs", help="list, resume, retry or delete jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
+    listing = jobs_sub.add_parser("list", help="list jobs, newest first (the default)")
+    listing.add_argument("--state", action="append",
+                         choices=["queued", "running", "done", "failed", "cancelled",
+                                  "interrupted"])
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    for action, text in (("resume", "resume or retry a job here, with progress"),
+                         ("retry", "same as resume")):
+        p = jobs_sub.add_parser(action, help=text)
+        p.add_argument("job_id")
+    delete = jobs_sub.add_parser("delete", help="forget a job")
+    delete.add_argument("job_id")
+    delete.add_argument("--files", action="store_true", help="also delete what it saved")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "gui"
+    try:
+        if command == "get":
+            return asyncio.run(_get(args))
+        if command == "jobs":
+            return asyncio.run(_jobs(args))
+        return _unavailable(command)
+    except KeyboardInterrupt:
+        print("Stopped. Interrupted jobs can be resumed: audiofetch jobs list", file=sys.stderr)
+        return 130
+
+
+_LATER = {
+    "gui": "The app window",
+    "serve": "The browser server",
+    "space": "X Spaces downloads",
+    "page": "Page audio downloads",
+    "telegram": "Telegram sync",
+}
+
+
+def _unavailable(command: str) -> int:
+    print(f"{_LATER[command]} are not available in this build yet; "
+          "`audiofetch get URL` downloads direct audio links.", file=sys.stderr)
+    return EXIT_UNAVAILABLE
+
+
+async def _open():
+    from audiofetch_app.runtime import AlreadyRunning, open_runtime
+
+    try:
+        return await open_runtime(console_log=True)
+    except AlreadyRunning as exc:
+        print(str(exc), file=sys.stderr)
+        return None
+
+
+async def _follow(runtime, job_id: str) -> int:
+    """Show a job's progress until it ends; print its path last on success."""
+    from audiofetch_app.cli_progress import ProgressPrinter
+    from audiofetch_app.core.job_record import JobState
+
+    printer = ProgressPrinter()
+    unsubscribe = runtime.jobs.subscribe(
+        lambda event: printer.update(event.job) if event.job.id == job_id else None)
+    try:
+        job = await runtime.jobs.wait(job_id)
+    finally:
+        unsubscribe()
+        printer.finish()
+    if job.state == JobState.DONE:
+        print(job.output_path)
+        return EXIT_OK
+    print(f"Failed: {job.error or job.state.value}", file=sys.stderr)
+    if job.state in (JobState.FAILED, JobState.INTERRUPTED):
+        print(f"Resume with: audiofetch jobs resume {job.id}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+async def _get(args: argparse.Namespace) -> int:
+    from audiofetch_app.core.job_context import JobError
+    from audiofetch_app.sources import direct
+
+    try:
+        url = direct.check_url(args.url)
+    except JobError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    options = {key: value for key, value in {
+        "output_dir": str(args.output.expanduser().resolve()) if args.output else None,
+        "name": args.name, "format": args.format, "referer": args.referer,
+        "workers": args.workers,
+    }.items() if value is not None}
+    runtime = await _open()
+    if runtime is None:
+        return EXIT_FAILED
+    try:
+        job = await runtime.jobs.submit(direct.KIND, url, options)
+        return await _follow(runtime, job.id)
+    finally:
+        await runtime.close()
+
+
+async def _jobs(args: argparse.Namespace) -> int:
+    runtime = await _open()
+    if runtime is None:
+        return EXIT_FAILED
+    try:
+        action = args.jobs_command or "list"
+        if action == "list":
+            return _print_jobs(runtime, getattr(args, "state", None),
+                               getattr(args, "limit", 50), getattr(args, "json", False))
+        job = runtime.jobs.get(args.job_id)
+        if job is None:
+            print(f"There is no job {args.job_id}.", file=sys.stderr)
+            return EXIT_USAGE
+        if action == "delete":
+            await runtime.jobs.delete(job.id, with_files=args.files)
+            print(f"Deleted job {job.id}.")
+            return EXIT_OK
+        await runtime.jobs.retry(job.id)
+        return await _follow(runtime, job.id)
+    finally:
+        await runtime.close()
+
+
+def _print_jobs(runtime, states: list[str] | None, limit: int, as_json: bool) -> int:
+    from audiofetch_app.cli_progress import describe
+    from audiofetch_app.core.job_record import JobState
+
+    jobs = runtime.jobs.list(states=[JobState(s) for s in states] if states else None,
+                             limit=limit)
+    if as_json:
+        print(json.dumps([j.to_dict() for j in jobs], indent=2))
+        return EXIT_OK
+    if not jobs:
+        print("No jobs yet.")
+        return EXIT_OK
+    for job in jobs:
+        when = datetime.fromtimestamp(job.created_at).strftime("%Y-%m-%d %H:%M")
+        line = f"{job.id}  {when}  {job.state.value:<11} {job.kind:<8} {job.title or job.url}"
+        print(line)
+        extra = job.error or job.output_path
+        if extra:
+            print(f"    {extra}")
+        elif job.active:
+            print(f"    {describe(job)}")
+    return EXIT_OK

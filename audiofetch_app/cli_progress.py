@@ -1,0 +1,72 @@
+"""Progress on a terminal: one redrawn bar on a TTY, plain occasional lines otherwise."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from typing import TextIO
+
+from audiofetch_app.core.job_record import Job
+
+
+def human_bytes(n: float | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def describe(job: Job) -> str:
+    parts = []
+    if job.bytes_total:
+        parts.append(f"{human_bytes(job.bytes_done)}/{human_bytes(job.bytes_total)}")
+    else:
+        parts.append(human_bytes(job.bytes_done))
+    if job.items_total:
+        parts.append(f"{job.items_done}/{job.items_total} items")
+    if job.speed:
+        parts.append(f"{human_bytes(job.speed)}/s")
+    return "  ".join(parts)
+
+
+class ProgressPrinter:
+    """Feed it job snapshots; it draws at most ten times a second (a line every 5 s off a TTY)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._last = 0.0
+        self._drawn = False
+
+    def update(self, job: Job) -> None:
+        if self.stream is None:
+            return
+        now = time.monotonic()
+        interval = 0.1 if self.tty else 5.0
+        if now - self._last < interval:
+            return
+        self._last = now
+        fraction = job.progress
+        if self.tty:
+            width = shutil.get_terminal_size((80, 20)).columns
+            text = describe(job)
+            bar_width = max(10, min(40, width - len(text) - 10))
+            filled = int(bar_width * (fraction or 0))
+            pct = f"{fraction * 100:5.1f}%" if fraction is not None else "  ...."
+            line = f"[{'#' * filled}{'-' * (bar_width - filled)}] {pct} {text}"
+            self.stream.write("\r" + line[: width - 1].ljust(width - 1))
+            self._drawn = True
+        else:
+            pct = f"{fraction * 100:.0f}% " if fraction is not None else ""
+            self.stream.write(f"{pct}{describe(job)}\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self._drawn and self.stream is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False

@@ -1,0 +1,97 @@
+"""What a running job's code sees: progress reporting, its output folder, its partial files."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from audiofetch_app.core.job_record import Job
+
+_SPEED_WINDOW = 3.0  # seconds of samples the speed is averaged over
+_EVENT_INTERVAL = 0.1  # at most ten progress events a second per job
+
+
+class JobError(Exception):
+    """A failure whose message is already the one sentence to show the user."""
+
+
+class JobContext:
+    """Handed to a source's runner. Progress stays in memory; the manager persists it."""
+
+    def __init__(self, job: Job, output_dir: Path, settings: Any,
+                 on_change: Callable[[Job, bool], None]) -> None:
+        self.job = job
+        self.output_dir = output_dir
+        self.settings = settings
+        self.log = logging.getLogger(f"audiofetch_app.job.{job.kind}")
+        self._on_change = on_change
+        self._partials: set[Path] = set()
+        self._samples: deque[tuple[float, int]] = deque()
+        self._last_event = 0.0
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self.job.options
+
+    def progress(self, *, bytes_done: int | None = None, bytes_total: int | None = None,
+                 items_done: int | None = None, items_total: int | None = None,
+                 force: bool = False) -> None:
+        """Update the counters; any argument left out keeps its value."""
+        job = self.job
+        if bytes_total is not None:
+            job.bytes_total = bytes_total
+        if items_done is not None:
+            job.items_done = items_done
+        if items_total is not None:
+            job.items_total = items_total
+        now = time.monotonic()
+        if bytes_done is not None:
+            job.bytes_done = bytes_done
+            self._samples.append((now, bytes_done))
+            while len(self._samples) > 2 and now - self._samples[0][0] > _SPEED_WINDOW:
+                self._samples.popleft()
+            first_t, first_b = self._samples[0]
+            job.speed = (bytes_done - first_b) / (now - first_t) if now > first_t else 0.0
+        if force or now - self._last_event >= _EVENT_INTERVAL:
+            self._last_event = now
+            self._on_change(job, False)
+
+    def add_bytes(self, delta: int) -> None:
+        """Add to bytes_done; convenient for many parallel downloads."""
+        self.progress(bytes_done=self.job.bytes_done + delta)
+
+    def set_title(self, title: str) -> None:
+        self.job.title = title
+        self._on_change(self.job, True)
+
+    def set_output(self, path: Path | str) -> None:
+        """Record where the result goes; kept on disk so a resume finds it."""
+        self.job.output_path = str(path)
+        self._on_change(self.job, True)
+
+    def add_file(self, path: Path | str) -> None:
+        """Record a finished file this job produced (deleted with the job if asked)."""
+        if str(path) not in self.job.files:
+            self.job.files.append(str(path))
+        self._on_change(self.job, True)
+
+    def remember(self, **detail: Any) -> None:
+        """Keep source-specific facts (e.g. a resolved stream URL) for a later resume."""
+        self.job.detail.update(detail)
+        self._on_change(self.job, True)
+
+    def track_partial(self, path: Path) -> Path:
+        """Note a file or folder that is removed if the user cancels the job."""
+        self._partials.add(Path(path))
+        return Path(path)
+
+    def untrack_partial(self, path: Path) -> None:
+        self._partials.discard(Path(path))
+
+    @property
+    def partials(self) -> set[Path]:
+        return set(self._partials)

@@ -1,0 +1,92 @@
+"""The Job record: what a job is, what state it is in, and how it looks on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+ACTIVE_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
+RESUMABLE_STATES = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED})
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def dedupe_key(kind: str, url: str, options: dict[str, Any]) -> str:
+    """Same kind, URL and options give the same key: used to refuse duplicate downloads."""
+    payload = json.dumps([kind, url.strip(), options], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+@dataclass
+class Job:
+    """One download: its identity, its state, its counters and what it produced."""
+
+    kind: str
+    url: str
+    options: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=new_job_id)
+    title: str = ""
+    state: JobState = JobState.QUEUED
+    bytes_done: int = 0
+    bytes_total: int | None = None
+    items_done: int = 0
+    items_total: int | None = None
+    speed: float = 0.0  # bytes per second, recent average
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    output_path: str | None = None
+    files: list[str] = field(default_factory=list)
+    error: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)  # source-specific data to resume
+
+    @property
+    def key(self) -> str:
+        return dedupe_key(self.kind, self.url, self.options)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def progress(self) -> float | None:
+        """0..1 when it can be told (bytes first, then items), else None."""
+        if self.state == JobState.DONE:
+            return 1.0
+        if self.bytes_total:
+            return min(1.0, self.bytes_done / self.bytes_total)
+        if self.items_total:
+            return min(1.0, self.items_done / self.items_total)
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state"] = self.state.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Job:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["state"] = JobState(values.get("state", JobState.QUEUED))
+        return cls(**values)
+
+    def copy(self) -> Job:
+        return Job.from_dict(self.to_dict())

@@ -1,0 +1,376 @@
+"""JobManager: the queue, the running-jobs limit, cancel, retry, events and restart recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audiofetch_app.core import registry
+from audiofetch_app.core.job_context import JobContext, JobError
+from audiofetch_app.core.job_record import (
+    ACTIVE_STATES,
+    RESUMABLE_STATES,
+    Job,
+    JobState,
+)
+from audiofetch_app.core.logs import current_job_id
+from audiofetch_app.core.store import JOBS, Store, StoreError
+
+__all__ = ["Job", "JobContext", "JobError", "JobEvent", "JobManager", "JobState"]
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 1.0  # seconds between writes of progress counters to disk
+INTERRUPTED_MESSAGE = "AudioFetch was closed before this job finished; resume it to continue."
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """`type` is added, updated (state or facts changed), progress, or removed."""
+
+    type: str
+    job: Job
+
+
+def user_message(exc: BaseException) -> str:
+    """The one sentence a person sees for `exc`; tracebacks go to the log only."""
+    if isinstance(exc, OSError) and not type(exc).__module__.startswith("audiofetch_app"):
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"Could not use{where}: {exc.strerror or exc}."
+    if type(exc).__module__.startswith("audiofetch_app") or isinstance(exc, JobError):
+        text = str(exc).strip().splitlines()
+        if text:
+            return text[0]
+    return f"Unexpected error ({type(exc).__name__}); the log file has the details."
+
+
+class JobManager:
+    """Owns every job. Runs at most `max_running` at once; everything else waits in order."""
+
+    def __init__(self, store: Store, settings: Any = None, max_running: int = 3,
+                 default_output: Path | None = None) -> None:
+        self._store = store
+        self._settings = settings  # SettingsService or None
+        self._max_running = max_running
+        self._default_output = default_output
+        self._jobs: dict[str, Job] = {}
+        self._doc_ids: dict[str, int] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._contexts: dict[str, JobContext] = {}
+        self._done_events: dict[str, asyncio.Event] = {}
+        self._cancel_requested: set[str] = set()
+        self._dirty: set[str] = set()
+        self._listeners: list[Callable[[JobEvent], None]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._started = False
+        self._closing = False
+        if settings is not None:
+            self._max_running = settings.get().max_running_jobs
+            settings.subscribe(self._on_settings)
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load history; jobs that were running or queued when the app died become interrupted."""
+        if self._started:
+            return
+        docs = await self._store.arun(lambda db: [(d.doc_id, dict(d)) for d in db.table(JOBS)])
+        recovered: list[Job] = []
+        for doc_id, data in docs:
+            try:
+                job = Job.from_dict(data)
+            except (TypeError, ValueError):
+                log.warning("Skipping an unreadable job record %s", doc_id)
+                continue
+            self._jobs[job.id] = job
+            self._doc_ids[job.id] = doc_id
+            if job.state in ACTIVE_STATES:
+                job.state = JobState.INTERRUPTED
+                job.error = INTERRUPTED_MESSAGE
+                job.speed = 0.0
+                recovered.append(job)
+        if recovered:
+            await self._write(recovered)
+        self._started = True
+        self._flusher = asyncio.create_task(self._flush_loop(), name="audiofetch-job-flush")
+
+    async def close(self) -> None:
+        """Stop running jobs (they become interrupted and can be resumed) and flush to disk."""
+        self._closing = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._flusher:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self._flush()
+        self._started = False
+        self._closing = False
+
+    def _on_settings(self, settings: Any) -> None:
+        self._max_running = settings.max_running_jobs
+        with contextlib.suppress(RuntimeError):  # no running loop: applied on next submit
+            asyncio.get_running_loop().call_soon(self._pump)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        job = self._jobs.get(job_id)
+        return job.copy() if job else None
+
+    def list(self, *, states: Iterable[JobState] | None = None, kind: str | None = None,
+             offset: int = 0, limit: int | None = None) -> list[Job]:
+        """Jobs newest first, filtered and paginated."""
+        wanted = set(states) if states else None
+        jobs = [j for j in self._jobs.values()
+                if (wanted is None or j.state in wanted) and (kind is None or j.kind == kind)]
+        jobs.sort(key=lambda j: j.created_at, reverse=True)
+        end = None if limit is None else offset + limit
+        return [j.copy() for j in jobs[offset:end]]
+
+    def count(self) -> int:
+        return len(self._jobs)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[JobEvent], None]) -> Callable[[], None]:
+        """Call `listener` on the event loop for every job event; returns the unsubscribe."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _emit(self, type_: str, job: Job) -> None:
+        event = JobEvent(type_, job.copy())
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not break a download
+                log.exception("A job event listener failed")
+
+    # -- actions ----------------------------------------------------------------------------
+
+    async def submit(self, kind: str, url: str, options: dict[str, Any] | None = None,
+                     title: str = "") -> Job:
+        """Queue a job; the same kind, URL and options while one is active returns that one."""
+        if not self._started:
+            await self.start()
+        registry.get(kind)  # unknown kinds fail here, before anything is stored
+        job = Job(kind=kind, url=url.strip(), options=dict(options or {}), title=title)
+        for existing in self._jobs.values():
+            if existing.active and existing.key == job.key:
+                return existing.copy()
+        self._jobs[job.id] = job
+        await self._write([job])
+        self._emit("added", job)
+        self._pump()
+        return job.copy()
+
+    async def cancel(self, job_id: str) -> Job:
+        """Stop a job now; its partial files are removed."""
+        job = self._require(job_id)
+        if job.state == JobState.QUEUED:
+            await self._finish(job, JobState.CANCELLED, None)
+            return job.copy()
+        task = self._tasks.get(job_id)
+        if task is not None:
+            self._cancel_requested.add(job_id)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._done_events[job_id].wait())
+        return job.copy()
+
+    async def retry(self, job_id: str) -> Job:
+        """Queue a failed, cancelled, interrupted or finished job again; resumes where it can."""
+        job = self._require(job_id)
+        if job.active:
+            return job.copy()
+        if job.state not in RESUMABLE_STATES and job.state != JobState.DONE:
+            raise JobError(f"This job cannot be retried from state {job.state.value}.")
+        job.state = JobState.QUEUED
+        job.error = None
+        job.finished_at = None
+        job.speed = 0.0
+        await self._write([job])
+        self._emit("updated", job)
+        self._pump()
+        return job.copy()
+
+    async def delete(self, job_id: str, *, with_files: bool = False) -> None:
+        """Forget a job (cancelling it first); with_files also removes what it saved."""
+        job = self._require(job_id)
+        if job.active:
+            await self.cancel(job_id)
+        if with_files:
+            await asyncio.to_thread(_remove_paths, [Path(p) for p in job.files] + (
+                [Path(job.output_path)] if job.output_path else []))
+        doc_id = self._doc_ids.pop(job_id, None)
+        self._jobs.pop(job_id, None)
+        self._dirty.discard(job_id)
+        if doc_id is not None:
+            await self._store.arun(lambda db: db.table(JOBS).remove(doc_ids=[doc_id]))
+        self._emit("removed", job)
+
+    async def wait(self, job_id: str) -> Job:
+        """Wait until the job is no longer queued or running, and return it."""
+        job = self._require(job_id)
+        while job.active:
+            event = self._done_events.setdefault(job_id, asyncio.Event())
+            await event.wait()
+            job = self._require(job_id)
+        return job.copy()
+
+    def _require(self, job_id: str) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise KeyError(f"There is no job {job_id}.")
+        return job
+
+    # -- running ----------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        if self._closing:
+            return
+        queued = sorted((j for j in self._jobs.values() if j.state == JobState.QUEUED),
+                        key=lambda j: j.created_at)
+        for job in queued:
+            if len(self._tasks) >= self._max_running:
+                break
+            self._done_events.setdefault(job.id, asyncio.Event())
+            job.state = JobState.RUNNING  # claimed now so a second pump cannot start it twice
+            self._tasks[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+
+    def _output_dir(self, job: Job) -> Path:
+        chosen = job.options.get("output_dir")
+        if chosen:
+            return Path(chosen).expanduser()
+        if self._settings is not None:
+            return self._settings.get().download_path()
+        return self._default_output or Path.cwd()
+
+    async def _run(self, job: Job) -> None:
+        token = current_job_id.set(job.id)
+        ctx = JobContext(job, self._output_dir(job),
+                         self._settings.get() if self._settings else None, self._changed)
+        self._contexts[job.id] = ctx
+        try:
+            job.started_at = time.time()
+            job.bytes_done = 0
+            job.items_done = 0
+            await self._write([job])
+            self._emit("updated", job)
+            log.info("Started %s job for %s", job.kind, _loggable_url(job.url))
+            await registry.get(job.kind).run(ctx)
+        except asyncio.CancelledError:
+            if job.id in self._cancel_requested:
+                await asyncio.to_thread(_remove_paths, sorted(ctx.partials))
+                await self._finish(job, JobState.CANCELLED, None)
+            else:
+                await self._finish(job, JobState.INTERRUPTED, INTERRUPTED_MESSAGE)
+        except Exception as exc:
+            message = user_message(exc)
+            log.warning("Job failed: %s", message, exc_info=not _is_expected(exc))
+            await self._finish(job, JobState.FAILED, message)
+        else:
+            await self._finish(job, JobState.DONE, None)
+        finally:
+            current_job_id.reset(token)
+            self._contexts.pop(job.id, None)
+            self._cancel_requested.discard(job.id)
+            self._tasks.pop(job.id, None)
+            self._pump()
+
+    async def _finish(self, job: Job, state: JobState, error: str | None) -> None:
+        job.state = state
+        job.error = error
+        job.speed = 0.0
+        job.finished_at = time.time()
+        if state == JobState.DONE and job.bytes_total is None:
+            job.bytes_total = job.bytes_done
+        log.info("Job %s: %s%s", state.value, job.title or _loggable_url(job.url),
+                 f" ({error})" if error else "")
+        try:
+            await self._write([job])
+        except StoreError:
+            log.exception("Could not save the state of job %s", job.id)
+        self._emit("updated", job)
+        event = self._done_events.pop(job.id, None)
+        if event:
+            event.set()
+
+    def _changed(self, job: Job, facts: bool) -> None:
+        self._dirty.add(job.id)
+        self._emit("updated" if facts else "progress", job)
+
+    # -- persistence --------------------------------------------------------------------------
+
+    async def _write(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self._dirty.discard(job.id)
+        snapshot = [(job.id, self._doc_ids.get(job.id), job.to_dict()) for job in jobs]
+        new_ids = await self._store.arun(lambda db: _upsert(db, snapshot))
+        self._doc_ids.update(new_ids)
+
+    async def _flush(self) -> None:
+        dirty = [self._jobs[i] for i in list(self._dirty) if i in self._jobs]
+        if dirty:
+            await self._write(dirty)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            try:
+                await self._flush()
+            except StoreError:
+                log.exception("Could not save job progress")
+
+
+def _upsert(db: Any, snapshot: list[tuple[str, int | None, dict[str, Any]]]) -> dict[str, int]:
+    """Write several jobs with one file write; returns doc ids of jobs inserted now."""
+    table = db.table(JOBS)
+    new_ids: dict[str, int] = {}
+    pending = [(job_id, doc_id, data) for job_id, doc_id, data in snapshot]
+    for job_id, doc_id, data in pending:
+        if doc_id is None:
+            new_ids[job_id] = table.insert(data)
+    updates = {doc_id: data for _, doc_id, data in pending if doc_id is not None}
+    if updates:
+        def apply(docs: dict[int, Any]) -> None:
+            for doc_id, data in updates.items():
+                docs[doc_id] = data
+
+        table._update_table(apply)  # one write for many documents; TinyDB has no public way
+    return new_ids
+
+
+def _remove_paths(paths: Iterable[Path]) -> None:
+    for path in paths:
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            log.warning("Could not remove %s", path)
+
+
+def _loggable_url(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _is_expected(exc: BaseException) -> bool:
+    return isinstance(exc, JobError | OSError) or type(exc).__module__.startswith(
+        "audiofetch_app")

@@ -1,0 +1,108 @@
+"""Logging: console at INFO, a rotating DEBUG file, the job id on each line, secrets redacted."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import logging.handlers
+import re
+import sys
+import threading
+from pathlib import Path
+
+current_job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "audiofetch_job_id", default=None
+)
+
+LOG_FILE_NAME = "audiofetch.log"
+_FORMAT = "%(asctime)s %(levelname)-7s [%(job_id)s] %(name)s: %(message)s"
+_MASK = "***"
+
+# Shapes that carry credentials whatever their value: cookies, tokens, passwords, sessions.
+_SECRET_PATTERNS = [
+    re.compile(r"(?i)\b(authorization|x-csrf-token|x-guest-token|cookie|set-cookie)"
+               r"(\s*[:=]\s*)([^\r\n,}]+)"),
+    re.compile(r"(?i)\b(bearer)(\s+)([A-Za-z0-9._~+/%=-]{8,})"),
+    re.compile(r"(?i)\b(auth_token|ct0|api_hash|password|passphrase|passwd|token|secret"
+               r"|session|string_session|phone_code_hash)(['\"]?\s*[:=]\s*['\"]?)"
+               r"([^\s'\",;&}]+)"),
+]
+_known_secrets: set[str] = set()
+_known_lock = threading.Lock()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret's exact value so that it is masked wherever it appears in a log."""
+    if value and len(value) >= 4:
+        with _known_lock:
+            _known_secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """Mask every known secret value and every credential-shaped `key=value` in `text`."""
+    with _known_lock:
+        known = sorted(_known_secrets, key=len, reverse=True)
+    for value in known:
+        if value in text:
+            text = text.replace(value, _MASK)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{_MASK}", text)
+    return text
+
+
+class JobIdFilter(logging.Filter):
+    """Adds `record.job_id` from the running job's context ("-" outside a job)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "job_id"):
+            record.job_id = current_job_id.get() or "-"
+        return True
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats as usual, then redacts: covers args, exceptions and tracebacks alike."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+_handlers: list[logging.Handler] = []
+
+
+def setup_logging(log_dir: Path | None, console_level: int = logging.INFO,
+                  console: bool = True) -> Path | None:
+    """Install the console and file handlers on the `audiofetch_app` logger (idempotent)."""
+    logger = logging.getLogger("audiofetch_app")
+    for handler in _handlers:
+        logger.removeHandler(handler)
+        handler.close()
+    _handlers.clear()
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    formatter = RedactingFormatter(_FORMAT)
+    if console:
+        stream = sys.stderr if sys.stderr is not None else None
+        if stream is not None:  # windowed frozen builds have no stderr
+            handler = logging.StreamHandler(stream)
+            handler.setLevel(console_level)
+            handler.setFormatter(formatter)
+            handler.addFilter(JobIdFilter())
+            _handlers.append(handler)
+    log_path = None
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = log_dir / LOG_FILE_NAME
+        file_handler = logging.handlers.RotatingFileHandler(
+            log_path, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8"
+        )
+        file_handler.setLevel(logging.DEBUG)
+        file_handler.setFormatter(formatter)
+        file_handler.addFilter(JobIdFilter())
+        _handlers.append(file_handler)
+    for handler in _handlers:
+        logger.addHandler(handler)
+    # httpx logs full request lines at INFO; send them through our redaction at DEBUG only.
+    for name in ("httpx", "httpcore"):
+        other = logging.getLogger(name)
+        other.setLevel(logging.WARNING)
+    return log_path

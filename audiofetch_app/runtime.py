@@ -1,0 +1,63 @@
+"""The services every face shares, opened once per process: store, settings, vault, jobs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from audiofetch_app import settings as settings_mod
+from audiofetch_app.core.instance import InstanceLock
+from audiofetch_app.core.jobs import JobManager
+from audiofetch_app.core.logs import setup_logging
+from audiofetch_app.core.store import Store
+from audiofetch_app.core.vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+class AlreadyRunning(Exception):
+    """Another AudioFetch owns this data folder."""
+
+    def __init__(self, info: dict[str, object]) -> None:
+        self.info = info
+        where = f" at {info['url']}" if info.get("url") else ""
+        super().__init__(
+            f"AudioFetch is already running with this data folder{where} "
+            f"(process {info.get('pid', '?')}). Use that one, or set AUDIOFETCH_HOME "
+            "to another folder."
+        )
+
+
+@dataclass
+class Runtime:
+    store: Store
+    settings: settings_mod.SettingsService
+    vault: Vault
+    jobs: JobManager
+    lock: InstanceLock
+
+    async def close(self) -> None:
+        await self.jobs.close()
+        self.store.close()
+        self.lock.release()
+
+
+async def open_runtime(*, console_log: bool = True, console_level: int = logging.INFO) -> Runtime:
+    """Open everything in the data folder; raises AlreadyRunning if another process has it."""
+    import audiofetch_app.sources  # noqa: F401 - registers every source
+
+    home = settings_mod.data_dir()
+    lock = InstanceLock(home)
+    if not lock.acquire():
+        raise AlreadyRunning(lock.read_info())
+    try:
+        setup_logging(settings_mod.log_dir(), console_level=console_level, console=console_log)
+        store = Store(settings_mod.db_path())
+        settings = settings_mod.SettingsService(store)
+        vault = Vault(store, settings_mod.key_path())
+        jobs = JobManager(store, settings)
+        await jobs.start()
+    except BaseException:
+        lock.release()
+        raise
+    return Runtime(store, settings, vault, jobs, lock)

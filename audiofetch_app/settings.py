@@ -1,0 +1,140 @@
+"""Where things live (platformdirs, or AUDIOFETCH_HOME) and the user's persistent settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from audiofetch_app import APP_NAME
+from audiofetch_app.core.store import SETTINGS, Store
+
+HOME_ENV = "AUDIOFETCH_HOME"
+
+
+def data_dir() -> Path:
+    """The data folder: `AUDIOFETCH_HOME`, else the platform's user data folder."""
+    override = os.environ.get(HOME_ENV)
+    path = Path(override).expanduser() if override else Path(
+        platformdirs.user_data_dir(APP_NAME, appauthor=False, roaming=True)
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def db_path() -> Path:
+    return data_dir() / "audiofetch.json"
+
+
+def log_dir() -> Path:
+    return data_dir() / "logs"
+
+
+def key_path() -> Path:
+    return data_dir() / "secret.key"
+
+
+def default_download_dir() -> Path:
+    """`<AUDIOFETCH_HOME>/downloads`, else the user's Music (or Downloads) folder/AudioFetch."""
+    if os.environ.get(HOME_ENV):
+        return data_dir() / "downloads"
+    music = Path(platformdirs.user_music_dir())
+    base = music if music.is_dir() else Path(platformdirs.user_downloads_dir())
+    return base / APP_NAME
+
+
+AUDIO_FORMATS = ("m4a", "mp3")
+
+
+@dataclass
+class Settings:
+    """What a user can change; every field has a default that works out of the box."""
+
+    download_dir: str = ""
+    workers: int = 8
+    max_running_jobs: int = 3
+    audio_format: str = "m4a"
+    direct_template: str = "{title}.{ext}"
+    space_template: str = "{date:%Y-%m-%d} {host} - {title}.{ext}"
+    page_template: str = "{n:02d} {title}.{ext}"
+    telegram_template: str = "{channel}/{date:%Y-%m-%d} {title}.{ext}"
+    page_zip: bool = True
+    x_audiospace_query_id: str = "kE2bCMXfPvVE7-ZbSkXIiQ"
+
+    def download_path(self) -> Path:
+        return Path(self.download_dir).expanduser() if self.download_dir else default_download_dir()
+
+    def validate(self) -> None:
+        if not 1 <= int(self.workers) <= 64:
+            raise ValueError("Parallel workers must be between 1 and 64.")
+        if not 1 <= int(self.max_running_jobs) <= 16:
+            raise ValueError("Jobs running at once must be between 1 and 16.")
+        if self.audio_format not in AUDIO_FORMATS:
+            raise ValueError(f"Audio format must be one of: {', '.join(AUDIO_FORMATS)}.")
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
+_KEY = "user"
+
+
+class SettingsService:
+    """Loads, validates and saves Settings; tells subscribers so changes apply at once."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[Settings], None]] = []
+        self._current = self._load()
+
+    def _load(self) -> Settings:
+        def read(db: Any) -> dict[str, Any]:
+            doc = db.table(SETTINGS).get(doc_id=1)
+            return dict(doc) if doc else {}
+
+        raw = self._store.run(read)
+        known = {k: v for k, v in raw.get(_KEY, {}).items() if k in _FIELD_TYPES}
+        settings = Settings(**known)
+        try:
+            settings.validate()
+        except (ValueError, TypeError):
+            settings = Settings()
+        return settings
+
+    def get(self) -> Settings:
+        return dataclasses.replace(self._current)
+
+    def update(self, **changes: Any) -> Settings:
+        """Apply and persist `changes`; raises ValueError with a sentence when one is invalid."""
+        unknown = set(changes) - set(_FIELD_TYPES)
+        if unknown:
+            raise ValueError(f"Unknown setting: {', '.join(sorted(unknown))}.")
+        with self._lock:
+            candidate = dataclasses.replace(self._current, **changes)
+            candidate.workers = int(candidate.workers)
+            candidate.max_running_jobs = int(candidate.max_running_jobs)
+            candidate.validate()
+            payload = {_KEY: asdict(candidate)}
+
+            def write(db: Any) -> None:
+                table = db.table(SETTINGS)
+                if table.get(doc_id=1) is None:
+                    table.insert(payload)
+                else:
+                    table.update(payload, doc_ids=[1])
+
+            self._store.run(write)
+            self._current = candidate
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(dataclasses.replace(candidate))
+        return dataclasses.replace(candidate)
+
+    def subscribe(self, listener: Callable[[Settings], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)

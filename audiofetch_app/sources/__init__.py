@@ -1,0 +1,5 @@
+"""Every kind of source; importing this package registers them all with core.registry."""
+
+from audiofetch_app.sources import direct
+
+__all__ = ["direct"]

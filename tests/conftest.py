@@ -1,0 +1,28 @@
+"""Shared fixtures: a loopback HTTP server and a throwaway AUDIOFETCH_HOME."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.http_server import FakeServer
+
+
+@pytest.fixture
+def http_server() -> Iterator[FakeServer]:
+    """A FakeServer on 127.0.0.1, stopped after the test."""
+    server = FakeServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def af_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point AUDIOFETCH_HOME at a fresh folder for this test and return it."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("AUDIOFETCH_HOME", str(home))
+    return home

@@ -1,0 +1,102 @@
+"""The `audiofetch` command as a user runs it: a real subprocess against a loopback server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.media import make_tone
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, home: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, AUDIOFETCH_HOME=str(home), PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "audiofetch_app", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def tone(tmp_path_factory) -> bytes:
+    return make_tone(tmp_path_factory.mktemp("media") / "tone.mp3").read_bytes()
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    result = run_cli("--help", home=tmp_path)
+    assert result.returncode == 0
+    for command in ("gui", "serve", "space", "page", "telegram", "jobs", "get"):
+        assert command in result.stdout
+
+
+def test_get_downloads_and_prints_the_path_last(tmp_path: Path, http_server,
+                                                tone: bytes) -> None:
+    http_server.add("/show/Part 2.mp3", tone, content_type="audio/mpeg")
+    out = tmp_path / "saved"
+    result = run_cli("get", http_server.url_for("/show/Part%202.mp3"), "-o", str(out),
+                     home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert Path(last) == out / "Part 2.mp3"
+    assert Path(last).read_bytes() == tone
+    assert "%" in result.stderr  # plain progress lines when not a terminal
+    listing = run_cli("jobs", "list", "--json", home=tmp_path / "home")
+    jobs = json.loads(listing.stdout)
+    assert jobs[0]["state"] == "done" and jobs[0]["output_path"] == last
+    assert "Part 2" in run_cli("jobs", home=tmp_path / "home").stdout
+
+
+def test_get_failure_exits_non_zero_with_a_sentence(tmp_path: Path, http_server) -> None:
+    http_server.add("/page.mp3", "<html><body>Not here</body></html>", content_type="text/html")
+    result = run_cli("get", http_server.url_for("/page.mp3"), "-o", str(tmp_path / "o"),
+                     home=tmp_path / "home")
+    assert result.returncode == 1
+    assert "web page" in result.stderr and "Traceback" not in result.stderr
+    assert "audiofetch jobs resume" in result.stderr
+
+
+def test_get_refuses_bad_urls(tmp_path: Path) -> None:
+    result = run_cli("get", "ftp://example.com/a.mp3", home=tmp_path)
+    assert result.returncode == 2 and "http" in result.stderr
+
+
+def test_jobs_resume_and_delete(tmp_path: Path, http_server, tone: bytes) -> None:
+    http_server.add("/r.mp3", b"", status=503, fail_times=0)
+    home = tmp_path / "home"
+    failed = run_cli("get", http_server.url_for("/r.mp3"), "-o", str(tmp_path / "o"),
+                     home=home, timeout=120)
+    assert failed.returncode == 1
+    job_id = json.loads(run_cli("jobs", "list", "--json", home=home).stdout)[0]["id"]
+    http_server.add("/r.mp3", tone, content_type="audio/mpeg")
+    resumed = run_cli("jobs", "resume", job_id, home=home)
+    assert resumed.returncode == 0, resumed.stderr
+    saved = Path(resumed.stdout.strip().splitlines()[-1])
+    assert saved.read_bytes() == tone
+    deleted = run_cli("jobs", "delete", job_id, "--files", home=home)
+    assert deleted.returncode == 0 and not saved.exists()
+    assert run_cli("jobs", "resume", "nope", home=home).returncode == 2
+
+
+@pytest.mark.parametrize("command", [["space", "https://x.com/i/spaces/1"],
+                                     ["page", "https://example.com"], ["telegram"]])
+def test_later_commands_say_so(tmp_path: Path, command: list[str]) -> None:
+    result = run_cli(*command, home=tmp_path)
+    assert result.returncode != 0 and "not available" in result.stderr
+
+
+def test_second_process_on_the_same_data_folder_is_refused(tmp_path: Path) -> None:
+    from audiofetch_app.core.instance import InstanceLock
+
+    home = tmp_path / "home"
+    home.mkdir()
+    lock = InstanceLock(home)
+    assert lock.acquire()
+    try:
+        result = run_cli("jobs", home=home)
+        assert result.returncode == 1 and "already running" in result.stderr
+    finally:
+        lock.release()
