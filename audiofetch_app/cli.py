@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # First thing: a frozen app's window process re-enters here and must stop at once.
+    multiprocessing.freeze_support()
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "gui"
@@ -84,6 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_get(args))
         if command == "jobs":
             return asyncio.run(_jobs(args))
+        if command in ("gui", "serve"):
+            from audiofetch_app.ui.app import run
+
+            if command == "gui":
+                return run("gui")
+            return run("serve", host=args.host, port=args.port)
         return _unavailable(command)
     except KeyboardInterrupt:
         print("Stopped. Interrupted jobs can be resumed: audiofetch jobs list", file=sys.stderr)
@@ -91,8 +100,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 _LATER = {
-    "gui": "The app window",
-    "serve": "The browser server",
     "space": "X Spaces downloads",
     "page": "Page audio downloads",
     "telegram": "Telegram sync",
@@ -185,8 +192,8 @@ async def _jobs(args: argparse.Namespace) -> int:
 
 
 def _print_jobs(runtime, states: list[str] | None, limit: int, as_json: bool) -> int:
-    from audiofetch_app.cli_progress import describe
     from audiofetch_app.core.job_record import JobState
+    from audiofetch_app.core.units import describe_progress as describe
 
     jobs = runtime.jobs.list(states=[JobState(s) for s in states] if states else None,
                              limit=limit)

@@ -8,29 +8,7 @@ import time
 from typing import TextIO
 
 from audiofetch_app.core.job_record import Job
-
-
-def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
-
-
-def describe(job: Job) -> str:
-    parts = []
-    if job.bytes_total:
-        parts.append(f"{human_bytes(job.bytes_done)}/{human_bytes(job.bytes_total)}")
-    else:
-        parts.append(human_bytes(job.bytes_done))
-    if job.items_total:
-        parts.append(f"{job.items_done}/{job.items_total} items")
-    if job.speed:
-        parts.append(f"{human_bytes(job.speed)}/s")
-    return "  ".join(parts)
+from audiofetch_app.core.units import describe_progress as describe
 
 
 class ProgressPrinter:

@@ -42,14 +42,20 @@ class Runtime:
         self.lock.release()
 
 
-async def open_runtime(*, console_log: bool = True, console_level: int = logging.INFO) -> Runtime:
+def acquire_instance() -> InstanceLock:
+    """Own the data folder, or raise AlreadyRunning with how to reach the running one."""
+    lock = InstanceLock(settings_mod.data_dir())
+    if not lock.acquire():
+        raise AlreadyRunning(lock.read_info())
+    return lock
+
+
+async def open_runtime(*, console_log: bool = True, console_level: int = logging.INFO,
+                       lock: InstanceLock | None = None) -> Runtime:
     """Open everything in the data folder; raises AlreadyRunning if another process has it."""
     import audiofetch_app.sources  # noqa: F401 - registers every source
 
-    home = settings_mod.data_dir()
-    lock = InstanceLock(home)
-    if not lock.acquire():
-        raise AlreadyRunning(lock.read_info())
+    lock = lock or acquire_instance()
     try:
         setup_logging(settings_mod.log_dir(), console_level=console_level, console=console_log)
         store = Store(settings_mod.db_path())

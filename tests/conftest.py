@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
+# NiceGUI reads this on import: keep its storage out of the working tree.
+os.environ.setdefault("NICEGUI_STORAGE_PATH", tempfile.mkdtemp(prefix="af-nicegui-"))
+
 from collections.abc import Iterator
 from pathlib import Path
 

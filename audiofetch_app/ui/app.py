@@ -1,0 +1,141 @@
+"""Start the NiceGUI server: native window, browser tab, or a plain server."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import secrets
+import socket
+import sys
+import webbrowser
+
+import httpx
+
+from audiofetch_app import APP_NAME
+from audiofetch_app import settings as settings_mod
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8765
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+FOCUS_PATH = "/_audiofetch/focus"
+
+
+def native_available() -> bool:
+    """pywebview and a GUI backend are installed and there is a screen to draw on."""
+    if importlib.util.find_spec("webview") is None:
+        return False
+    if sys.platform.startswith("linux"):
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return False
+        if importlib.util.find_spec("qtpy") is None or importlib.util.find_spec(
+                "PySide6") is None:
+            return False
+    return True
+
+
+def free_port(host: str, preferred: int) -> int:
+    """`preferred` if nobody listens there, else any free port."""
+    for port in (preferred, 0):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise OSError(f"No free port on {host}.")
+
+
+def reach_running(info: dict, mode: str) -> bool:
+    """Bring the running app forward (or open it in the browser); True when it answered."""
+    url = info.get("url")
+    if not url:
+        return False
+    try:
+        response = httpx.post(f"{url}{FOCUS_PATH}", timeout=3,
+                              headers={"x-audiofetch-token": str(info.get("token", ""))})
+        focused = response.status_code == 200 and response.json().get("focused")
+    except (httpx.HTTPError, ValueError):
+        return False
+    if mode == "gui" and not focused:
+        webbrowser.open(url)
+    return True
+
+
+def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> int:
+    """Serve the app until the window closes or the process is stopped."""
+    from audiofetch_app.runtime import AlreadyRunning, acquire_instance
+
+    if host not in LOOPBACK:
+        print("Serving on the network needs a password, and LAN passwords are not available "
+              "in this version yet; use --host 127.0.0.1.", file=sys.stderr)
+        return 2
+    # NiceGUI reads this when it is imported: keep its files in our data folder.
+    os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings_mod.data_dir() / "nicegui"))
+    try:
+        lock = acquire_instance()
+    except AlreadyRunning as exc:
+        if reach_running(exc.info, mode):
+            print(f"{APP_NAME} is already running at {exc.info['url']}")
+            return 0
+        print(str(exc), file=sys.stderr)
+        return 1
+    native = mode == "gui" and native_available()
+    port = free_port(host, port)
+    url = f"http://{'127.0.0.1' if host == 'localhost' else host}:{port}"
+    token = secrets.token_urlsafe(16)
+    lock.publish(url=url, token=token, pid=os.getpid())
+    return _serve(lock, host, port, url, token, native=native, show=mode == "gui")
+
+
+def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
+           show: bool) -> int:
+    from fastapi import Request
+    from nicegui import app, ui
+
+    from audiofetch_app.runtime import open_runtime
+    from audiofetch_app.ui import shell, state
+
+    state.native_mode = native
+
+    async def startup() -> None:
+        state.set_runtime(await open_runtime(lock=lock))
+        log.info("%s is running at %s", APP_NAME, url)
+
+    async def shutdown() -> None:
+        runtime = state.runtime()
+        state.set_runtime(None)
+        await runtime.close()
+
+    app.on_startup(startup)
+    app.on_shutdown(shutdown)
+
+    @app.post(FOCUS_PATH, include_in_schema=False)
+    def focus(request: Request) -> dict:
+        if not secrets.compare_digest(request.headers.get("x-audiofetch-token", ""), token):
+            return {"focused": False}
+        window = app.native.main_window if native else None
+        if window is None:
+            return {"focused": False}
+        with contextlib.suppress(Exception):  # the window may be closing
+            window.restore()
+            window.show()
+        return {"focused": True}
+
+    if native:
+        os.environ.setdefault("QT_API", "pyside6")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
+        if sys.platform.startswith("linux"):
+            app.native.start_args["gui"] = "qt"
+    print(f"{APP_NAME} is running at {url}", flush=True)
+    try:
+        ui.run(shell.build, host=host, port=port, title=APP_NAME, native=native,
+               reload=False, show=show and not native, dark=None, show_welcome_message=False,
+               window_size=(1100, 780) if native else None, uvicorn_logging_level="warning",
+               favicon="🎧")
+    finally:
+        lock.release()
+    return 0

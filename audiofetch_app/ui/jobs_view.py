@@ -1,0 +1,224 @@
+"""The Jobs view: a live, paginated list fed by JobManager events, never by polling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from pathlib import Path
+
+from nicegui import ui
+
+from audiofetch_app.core.job_record import ACTIVE_STATES, RESUMABLE_STATES, Job, JobState
+from audiofetch_app.core.jobs import JobEvent, JobManager
+from audiofetch_app.core.units import describe_progress
+from audiofetch_app.ui import desktop
+
+PAGE_SIZE = 25
+FILTERS: dict[str, frozenset[JobState] | None] = {
+    "All": None,
+    "Active": ACTIVE_STATES,
+    "Done": frozenset({JobState.DONE}),
+    "Problems": RESUMABLE_STATES,
+}
+STATE_COLORS = {
+    JobState.QUEUED: "grey", JobState.RUNNING: "primary", JobState.DONE: "positive",
+    JobState.FAILED: "negative", JobState.CANCELLED: "grey-7", JobState.INTERRUPTED: "warning",
+}
+KIND_ICONS = {"space": "mic", "page": "library_music", "telegram": "send", "direct": "link"}
+REFRESH_DELAY = 0.25  # seconds: many jobs added at once cost one redraw
+
+
+class JobRow:
+    """One job's card; `update` changes only what differs, so events are cheap."""
+
+    def __init__(self, view: JobsView, job: Job) -> None:
+        self.view = view
+        self.job_id = job.id
+        with ui.card().classes("job-row w-full q-pa-sm").props(
+                f'data-job-id="{job.id}" flat bordered').mark(f"job-{job.id}") as self.card:
+            with ui.row().classes("w-full items-center no-wrap gap-2"):
+                ui.icon(KIND_ICONS.get(job.kind, "audiotrack")).classes("text-xl")
+                with ui.column().classes("gap-0 grow min-w-0"):
+                    self.title = ui.label().classes("text-body1 ellipsis w-full")
+                    self.meta = ui.label().classes("text-caption text-grey-7")
+                self.badge = ui.badge().classes("job-state")
+                self.actions = ui.row().classes("gap-1 no-wrap")
+            self.bar = ui.linear_progress(show_value=False).props("rounded size=6px")
+            self.detail = ui.label().classes("text-caption")
+        self._state: JobState | None = None
+        self.update(job)
+
+    def update(self, job: Job) -> None:
+        self.title.set_text(job.title or job.url)
+        when = datetime.fromtimestamp(job.created_at).strftime("%Y-%m-%d %H:%M")
+        self.meta.set_text(f"{job.kind} · {when}")
+        fraction = job.progress
+        self.bar.set_value(fraction if fraction is not None else 0)
+        if fraction is None and job.state == JobState.RUNNING:
+            self.bar.props("indeterminate")
+        else:
+            self.bar.props(remove="indeterminate")
+        self.bar.set_visibility(job.active or job.state == JobState.DONE)
+        if job.error:
+            self.detail.set_text(job.error)
+            self.detail.classes(replace="text-caption text-negative job-error")
+        else:
+            text = describe_progress(job)
+            if job.state == JobState.DONE and job.output_path:
+                text = f"{text}  →  {job.output_path}" if text else job.output_path
+            self.detail.set_text(text)
+            self.detail.classes(replace="text-caption text-grey-8")
+        if job.state != self._state:
+            self._state = job.state
+            self.badge.set_text(job.state.value)
+            self.badge.props(f"color={STATE_COLORS[job.state]}")
+            self.card.props(f'data-job-state="{job.state.value}"')
+            self._build_actions(job)
+
+    def _build_actions(self, job: Job) -> None:
+        self.actions.clear()
+        view, job_id = self.view, job.id
+        with self.actions:
+            if job.active:
+                _icon_button("stop", "Cancel", lambda: view.act("cancel", job_id)).mark("cancel")
+            elif job.state in RESUMABLE_STATES:
+                label = "Resume" if job.state == JobState.INTERRUPTED else "Retry"
+                ui.button(label, icon="replay", on_click=lambda: view.act("retry", job_id)) \
+                    .props("flat dense no-caps").classes(f"job-{label.lower()}").mark("retry")
+            if job.output_path or job.files:
+                _icon_button("folder_open", "Open folder", lambda: view.open_folder(job_id))
+                _icon_button("content_copy", "Copy path", lambda: view.copy_path(job_id))
+            delete = ui.button(icon="delete").props('flat dense round aria-label="Delete"')
+            delete.tooltip("Delete")
+            with delete, ui.menu():
+                ui.menu_item("Remove from list",
+                             on_click=lambda: view.act("delete", job_id)).mark("delete")
+                ui.menu_item("Delete with files",
+                             on_click=lambda: view.act("delete_files", job_id)) \
+                    .mark("delete-files")
+
+
+def _icon_button(icon: str, tip: str, handler) -> ui.button:
+    button = ui.button(icon=icon, on_click=handler)
+    button.props(f'flat dense round aria-label="{tip}"').tooltip(tip)
+    return button
+
+
+class JobsView:
+    """Paginated jobs; rows on the current page update in place from JobManager events."""
+
+    def __init__(self, manager: JobManager, *, local: bool = True) -> None:
+        self.manager = manager
+        self.local = local  # open-folder only makes sense on the user's own machine
+        self.page = 1
+        self.filter = "All"
+        self.rows: dict[str, JobRow] = {}
+        self._refresh_pending = False
+        with ui.row().classes("w-full items-center gap-4"):
+            ui.toggle(list(FILTERS), value=self.filter, on_change=self._set_filter) \
+                .props("dense no-caps").classes("jobs-filter")
+            self.count = ui.label().classes("text-caption text-grey-7")
+            ui.space()
+            self.pager = ui.pagination(1, 1, direction_links=True, value=1,
+                                       on_change=self._set_page).props("max-pages=7 boundary-links")
+        self.container = ui.column().classes("w-full gap-2 jobs-list").mark("jobs-list")
+        self.empty = ui.label("No jobs yet. Paste a link in a tab to start one.") \
+            .classes("text-grey-7 q-pa-md")
+        unsubscribe = manager.subscribe(self._on_event)
+        client = ui.context.client
+        client.on_delete(unsubscribe)
+        self.render()
+
+    def _jobs_for_filter(self) -> list[Job]:
+        return self.manager.list(states=FILTERS[self.filter])
+
+    def render(self) -> None:
+        jobs = self._jobs_for_filter()
+        pages = max(1, -(-len(jobs) // PAGE_SIZE))
+        self.page = min(self.page, pages)
+        start = (self.page - 1) * PAGE_SIZE
+        visible = jobs[start:start + PAGE_SIZE]
+        self.pager.max = pages
+        self.pager.set_value(self.page)
+        self.pager.set_visibility(pages > 1)
+        self.count.set_text(f"{len(jobs)} job{'s' if len(jobs) != 1 else ''}")
+        self.empty.set_visibility(not jobs)
+        self.container.clear()
+        self.rows = {}
+        with self.container:
+            for job in visible:
+                self.rows[job.id] = JobRow(self, job)
+
+    def _set_filter(self, event) -> None:
+        self.filter = event.value
+        self.page = 1
+        self.render()
+
+    def _set_page(self, event) -> None:
+        if event.value and event.value != self.page:
+            self.page = event.value
+            self.render()
+
+    def _on_event(self, event: JobEvent) -> None:
+        row = self.rows.get(event.job.id)
+        if event.type in ("added", "removed"):
+            self._schedule_refresh()
+        elif row is not None:
+            row.update(event.job)
+            wanted = FILTERS[self.filter]
+            if wanted is not None and event.job.state not in wanted:
+                self._schedule_refresh()
+
+    def _schedule_refresh(self) -> None:
+        if self._refresh_pending:
+            return
+        self._refresh_pending = True
+
+        def refresh() -> None:
+            self._refresh_pending = False
+            with contextlib.suppress(RuntimeError):  # the client went away meanwhile
+                self.render()
+
+        asyncio.get_running_loop().call_later(REFRESH_DELAY, refresh)
+
+    async def act(self, action: str, job_id: str) -> None:
+        try:
+            if action == "cancel":
+                await self.manager.cancel(job_id)
+            elif action == "retry":
+                await self.manager.retry(job_id)
+            elif action in ("delete", "delete_files"):
+                await self.manager.delete(job_id, with_files=action == "delete_files")
+                with self.container:
+                    ui.notify("Job and its files deleted." if action == "delete_files"
+                              else "Job removed from the list.")
+        except (KeyError, ValueError, OSError) as exc:
+            with self.container:
+                ui.notify(str(exc).strip("'\""), type="warning")
+
+    def _path_of(self, job_id: str) -> Path | None:
+        job = self.manager.get(job_id)
+        if job is None:
+            return None
+        path = job.output_path or (job.files[0] if job.files else None)
+        return Path(path) if path else None
+
+    def open_folder(self, job_id: str) -> None:
+        path = self._path_of(job_id)
+        if path is None:
+            return
+        try:
+            if not self.local:
+                raise OSError("Folders open only on the computer running AudioFetch.")
+            desktop.open_folder(path)
+        except OSError as exc:
+            with self.container:
+                ui.notify(str(exc), type="warning")
+
+    def copy_path(self, job_id: str) -> None:
+        path = self._path_of(job_id)
+        if path is not None:
+            ui.clipboard.write(str(path))
+            with self.container:
+                ui.notify(f"Copied: {path}")

@@ -1,0 +1,131 @@
+"""The Settings dialog: folders, workers, format, name templates, X cookies (in the vault)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nicegui import app, ui
+
+from audiofetch_app import settings as settings_mod
+from audiofetch_app.core.vault import Vault, VaultError
+from audiofetch_app.runtime import Runtime
+from audiofetch_app.ui import desktop, state
+
+X_COOKIES = {"x_auth_token": "auth_token", "x_ct0": "ct0"}
+TEMPLATES = {
+    "direct_template": "Direct links",
+    "space_template": "X Spaces",
+    "page_template": "Page audio tracks",
+    "telegram_template": "Telegram files",
+}
+
+
+class SettingsDialog:
+    """Built once per page; `open()` refreshes the fields from the saved settings."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        with ui.dialog() as self.dialog, ui.card().classes("w-full max-w-2xl settings-dialog"):
+            ui.label("Settings").classes("text-h6")
+            with ui.row().classes("w-full items-end no-wrap"):
+                self.folder = ui.input("Download folder").classes("grow").mark("folder")
+                if state.native_mode:
+                    ui.button(icon="folder", on_click=self._pick_folder) \
+                        .props('flat round aria-label="Choose folder"').tooltip("Choose folder")
+            with ui.row().classes("w-full"):
+                self.workers = ui.number("Parallel downloads per job", min=1, max=64,
+                                         precision=0).classes("w-56").mark("workers")
+                self.max_jobs = ui.number("Jobs at once", min=1, max=16, precision=0) \
+                    .classes("w-40")
+                self.format = ui.select(list(settings_mod.AUDIO_FORMATS),
+                                        label="Audio format").classes("w-40").mark("format")
+            ui.label("Name templates").classes("text-subtitle2 q-mt-sm")
+            self.templates = {key: ui.input(label).classes("w-full")
+                              for key, label in TEMPLATES.items()}
+            ui.label("X (Twitter) cookies — needed for some Spaces; stored encrypted") \
+                .classes("text-subtitle2 q-mt-sm")
+            with ui.row().classes("w-full"):
+                self.cookies = {name: ui.input(label, password=True,
+                                               password_toggle_button=True)
+                                .classes("w-64").mark(name)
+                                for name, label in X_COOKIES.items()}
+                ui.button("Forget cookies", on_click=self._forget_cookies).props("flat no-caps")
+            with ui.expansion("Data and log folders", icon="info").classes("w-full"):
+                self.paths = ui.column().classes("gap-1")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=self.dialog.close).props("flat")
+                ui.button("Save", on_click=self.save).classes("settings-save").mark("save")
+
+    def open(self) -> None:
+        current = self.runtime.settings.get()
+        self.folder.set_value(str(current.download_path()))
+        self.workers.set_value(current.workers)
+        self.max_jobs.set_value(current.max_running_jobs)
+        self.format.set_value(current.audio_format)
+        for key, field in self.templates.items():
+            field.set_value(getattr(current, key))
+        for name, field in self.cookies.items():
+            field.set_value("")
+            try:
+                saved = self.runtime.vault.get(name)
+            except VaultError:
+                saved = None
+            field.props(f'placeholder="{Vault.mask(saved) if saved else "not set"}"')
+        self.paths.clear()
+        with self.paths:
+            for label, path in (("Data", settings_mod.data_dir()),
+                                ("Logs", settings_mod.log_dir())):
+                with ui.row().classes("items-center gap-2"):
+                    ui.label(f"{label}: {path}").classes("text-caption font-mono")
+                    ui.button(icon="folder_open",
+                              on_click=lambda p=path: self._open(p)).props("flat dense round")
+        self.dialog.open()
+
+    def save(self) -> None:
+        changes = {
+            "download_dir": (self.folder.value or "").strip(),
+            "workers": int(self.workers.value or 0),
+            "max_running_jobs": int(self.max_jobs.value or 0),
+            "audio_format": self.format.value,
+            **{key: (field.value or "").strip() for key, field in self.templates.items()},
+        }
+        if changes["download_dir"] == str(settings_mod.default_download_dir()):
+            changes["download_dir"] = ""
+        try:
+            for key in TEMPLATES:
+                if not changes[key]:
+                    raise ValueError(f"The {TEMPLATES[key]} name template cannot be empty.")
+            self.runtime.settings.update(**changes)
+            for name, field in self.cookies.items():
+                if (field.value or "").strip():
+                    self.runtime.vault.set(name, field.value.strip())
+        except (ValueError, VaultError) as exc:
+            ui.notify(str(exc), type="negative")
+            return
+        ui.notify("Settings saved.", type="positive")
+        self.dialog.close()
+
+    def _forget_cookies(self) -> None:
+        for name in X_COOKIES:
+            self.runtime.vault.delete(name)
+        for field in self.cookies.values():
+            field.set_value("")
+            field.props('placeholder="not set"')
+        ui.notify("X cookies forgotten.")
+
+    async def _pick_folder(self) -> None:
+        import webview  # only present in native mode
+
+        window = app.native.main_window
+        if window is None:
+            return
+        chosen = await window.create_file_dialog(webview.FOLDER_DIALOG,
+                                                 directory=self.folder.value or "")
+        if chosen:
+            self.folder.set_value(str(chosen[0]))
+
+    def _open(self, path: Path) -> None:
+        try:
+            desktop.open_folder(path)
+        except OSError as exc:
+            ui.notify(str(exc), type="warning")

@@ -1,0 +1,87 @@
+"""The page every client sees: header, source tabs, the Jobs tab, settings and toasts."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from audiofetch_app.core.job_record import ACTIVE_STATES, JobState
+from audiofetch_app.core.jobs import JobEvent
+from audiofetch_app.ui import page_tab, spaces_tab, state, telegram_tab
+from audiofetch_app.ui.jobs_view import JobsView
+from audiofetch_app.ui.settings_view import SettingsDialog
+
+PRIMARY = "#1f6feb"
+
+
+def build() -> None:
+    """Root of the NiceGUI app (one call per connected client)."""
+    runtime = state.runtime()
+    ui.colors(primary=PRIMARY)
+    ui.page_title("AudioFetch")
+    settings = SettingsDialog(runtime)
+    with ui.header(elevated=True).classes("items-center q-py-xs app-header"):
+        ui.icon("graphic_eq").classes("text-2xl")
+        ui.label("AudioFetch").classes("text-h6 app-title")
+        with ui.tabs().props("inline-label no-caps").classes("q-ml-md") as tabs:
+            spaces = ui.tab("Spaces", icon="mic")
+            page = ui.tab("Page audio", icon="library_music")
+            telegram = ui.tab("Telegram", icon="send")
+            jobs = ui.tab("Jobs", icon="list")
+            with jobs:
+                active_badge = ui.badge(color="orange").props("floating").classes("jobs-badge")
+        ui.space()
+        ui.button(icon="settings", on_click=settings.open) \
+            .props('flat round color=white aria-label="Settings"').tooltip("Settings") \
+            .mark("settings")
+
+    def show_jobs() -> None:
+        tabs.set_value(jobs)
+
+    with ui.tab_panels(tabs, value=page).classes("w-full max-w-5xl mx-auto") as panels:
+        with ui.tab_panel(spaces):
+            spaces_tab.build(runtime, show_jobs)
+        with ui.tab_panel(page):
+            page_tab.build(runtime, show_jobs)
+        with ui.tab_panel(telegram):
+            telegram_tab.build(runtime, show_jobs)
+        with ui.tab_panel(jobs):
+            JobsView(runtime.jobs, local=True)
+    Notifier(runtime, panels, active_badge)
+
+
+class Notifier:
+    """Toasts when a job finishes or fails, and the count of active jobs on the Jobs tab."""
+
+    def __init__(self, runtime, anchor: ui.element, badge: ui.badge) -> None:
+        self.runtime = runtime
+        self.anchor = anchor
+        self.badge = badge
+        self.states = {job.id: job.state for job in runtime.jobs.list(states=ACTIVE_STATES)}
+        self._update_badge()
+        ui.context.client.on_delete(runtime.jobs.subscribe(self.on_event))
+
+    def _update_badge(self) -> None:
+        active = sum(1 for s in self.states.values() if s in ACTIVE_STATES)
+        self.badge.set_text(str(active))
+        self.badge.set_visibility(active > 0)
+
+    def on_event(self, event: JobEvent) -> None:
+        if event.type == "progress":
+            return
+        job = event.job
+        before = self.states.get(job.id)
+        if event.type == "removed":
+            self.states.pop(job.id, None)
+        else:
+            self.states[job.id] = job.state
+        if before in ACTIVE_STATES and job.state in (JobState.DONE, JobState.FAILED):
+            name = job.title or job.url
+            with self.anchor:
+                if job.state == JobState.DONE:
+                    ui.notify(f"Saved: {name}", type="positive")
+                else:
+                    ui.notify(f"Failed: {name} — {job.error}", type="negative",
+                              multi_line=True)
+        if job.state not in ACTIVE_STATES:
+            self.states.pop(job.id, None)
+        self._update_badge()

@@ -1,0 +1,178 @@
+"""Every view through NiceGUI's simulated user: tabs, live jobs, cancel, delete, settings."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from nicegui import ui
+from nicegui.testing.user import User
+from nicegui.testing.user_simulation import user_simulation
+
+from audiofetch_app.core import registry
+from audiofetch_app.core.job_context import JobContext
+from audiofetch_app.core.job_record import Job, JobState
+from audiofetch_app.core.store import JOBS
+from audiofetch_app.runtime import open_runtime
+from audiofetch_app.ui import shell, state
+from audiofetch_app.ui.jobs_view import PAGE_SIZE
+from tests.media import make_tone
+
+release = asyncio.Event()
+
+
+async def _held(ctx: JobContext) -> None:
+    part = ctx.track_partial(ctx.output_dir / "held.part")
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(b"x")
+    ctx.progress(bytes_done=1, bytes_total=10, force=True)
+    await release.wait()
+
+
+registry.register(registry.Source("t_held", "test", _held))
+
+
+@pytest.fixture
+async def runtime(af_home: Path):
+    rt = await open_runtime(console_log=False)
+    state.set_runtime(rt)
+    yield rt
+    release.set()
+    state.set_runtime(None)
+    await rt.close()
+
+
+@pytest.fixture
+async def user(runtime) -> User:
+    release.clear()
+    async with user_simulation(root=shell.build) as simulated:
+        await simulated.open("/")
+        yield simulated
+
+
+async def _until(predicate, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def test_layout_has_header_tabs_and_jobs(user: User) -> None:
+    await user.should_see("AudioFetch")
+    for tab in ("Spaces", "Page audio", "Telegram", "Jobs"):
+        await user.should_see(tab)
+    await user.should_see(marker="settings")
+    await user.should_see("No jobs yet", retries=1)
+
+
+async def test_direct_link_from_page_tab_reaches_done(user: User, runtime, http_server,
+                                                      tmp_path: Path) -> None:
+    tone = make_tone(tmp_path / "t.mp3").read_bytes()
+    http_server.add("/music/Song.mp3", tone, content_type="audio/mpeg")
+    user.find(marker="page-link").type(http_server.url_for("/music/Song.mp3"))
+    user.find(marker="page-download").click()
+    await _until(lambda: runtime.jobs.count() == 1)
+    job = runtime.jobs.list()[0]
+    done = await asyncio.wait_for(runtime.jobs.wait(job.id), 20)
+    assert done.state == JobState.DONE and Path(done.output_path).read_bytes() == tone
+    await user.should_see(marker=f"job-{job.id}", retries=30)
+    await user.should_see("Song")
+    await user.should_see("done", retries=30)
+    await user.should_see("Saved: Song", retries=30)  # the toast
+
+
+async def test_bad_link_is_refused_with_a_sentence(user: User, runtime) -> None:
+    user.find(marker="page-link").type("ftp://example.com/a.mp3")
+    user.find(marker="page-download").click()
+    await user.should_see("Only http:// and https:// links can be downloaded.")
+    assert runtime.jobs.count() == 0
+
+
+async def test_space_links_wait_for_the_spaces_source(user: User, runtime) -> None:
+    user.find("Spaces").click()
+    user.find(marker="space-link").type("https://x.com/i/spaces/1YqKDqDkXvWJV?s=20")
+    user.find(marker="space-download").click()
+    await user.should_see("Saving X Spaces arrives in the next update", retries=10)
+    assert runtime.jobs.count() == 0
+
+
+async def test_jobs_list_reacts_to_events_and_cancel(user: User, runtime) -> None:
+    job = await runtime.jobs.submit("t_held", "https://example.com/held")
+    await _until(lambda: runtime.jobs.get(job.id).state == JobState.RUNNING)
+    await user.should_see(marker=f"job-{job.id}", retries=30)
+    await user.should_see("running", retries=30)
+    user.find(marker="cancel").click()
+    await _until(lambda: runtime.jobs.get(job.id).state == JobState.CANCELLED)
+    await user.should_see("cancelled", retries=30)
+    await user.should_see(marker="retry")
+    assert not (runtime.settings.get().download_path() / "held.part").exists()
+
+
+async def test_delete_from_the_list(user: User, runtime) -> None:
+    job = await runtime.jobs.submit("t_held", "https://example.com/gone")
+    await _until(lambda: runtime.jobs.get(job.id).state == JobState.RUNNING)
+    await user.should_see(marker=f"job-{job.id}", retries=30)
+    user.find(marker="delete").click()
+    await _until(lambda: runtime.jobs.get(job.id) is None)
+    await user.should_not_see(marker=f"job-{job.id}", retries=10)
+
+
+async def test_interrupted_job_shows_resume(af_home: Path) -> None:
+    rt = await open_runtime(console_log=False)
+    job = Job(kind="t_held", url="https://example.com/old", title="Old one",
+              state=JobState.RUNNING)
+    rt.store.run(lambda db: db.table(JOBS).insert(job.to_dict()))
+    await rt.close()
+    rt = await open_runtime(console_log=False)  # like starting the app after a crash
+    state.set_runtime(rt)
+    try:
+        async with user_simulation(root=shell.build) as user:
+            await user.open("/")
+            await user.should_see("Old one")
+            await user.should_see("interrupted")
+            await user.should_see("Resume")
+    finally:
+        state.set_runtime(None)
+        await rt.close()
+
+
+async def test_jobs_are_paginated(user: User, runtime) -> None:
+    jobs = [Job(kind="direct", url=f"https://e.x/{i}.mp3", title=f"Track {i:04d}",
+                state=JobState.DONE, created_at=1000 + i) for i in range(PAGE_SIZE * 3)]
+    runtime.store.run(lambda db: db.table(JOBS).insert_multiple(j.to_dict() for j in jobs))
+    await runtime.close()
+    rt = await open_runtime(console_log=False)
+    state.set_runtime(rt)
+    async with user_simulation(root=shell.build) as fresh:
+        await fresh.open("/")
+        await fresh.should_see("Track 0074")
+        await fresh.should_not_see("Track 0049")
+        assert len(fresh.find(kind=ui.card).elements) >= PAGE_SIZE
+    await rt.close()
+    state.set_runtime(runtime)
+
+
+async def test_settings_persist_and_apply(user: User, runtime, tmp_path: Path) -> None:
+    user.find(marker="settings").click()
+    await user.should_see("Download folder")
+    user.find(marker="folder").clear().type(str(tmp_path / "music"))
+    user.find(marker="workers").clear().type("3")
+    user.find(marker="x_auth_token").type("authtokenvalue123456")
+    user.find(marker="save").click()
+    await user.should_see("Settings saved.")
+    saved = runtime.settings.get()
+    assert saved.download_path() == tmp_path / "music" and saved.workers == 3
+    assert runtime.vault.get("x_auth_token") == "authtokenvalue123456"
+    raw = runtime.store.path.read_text()
+    assert "authtokenvalue123456" not in raw
+
+
+async def test_settings_reject_bad_values(user: User, runtime) -> None:
+    user.find(marker="settings").click()
+    user.find(marker="workers").clear().type("500")
+    user.find(marker="save").click()
+    await user.should_see("Parallel workers must be between 1 and 64.")
+    assert runtime.settings.get().workers == 8
