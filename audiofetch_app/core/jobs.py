@@ -131,12 +131,17 @@ class JobManager:
     def list(self, *, states: Iterable[JobState] | None = None, kind: str | None = None,
              offset: int = 0, limit: int | None = None) -> list[Job]:
         """Jobs newest first, filtered and paginated."""
+        return self.page(states=states, kind=kind, offset=offset, limit=limit)[0]
+
+    def page(self, *, states: Iterable[JobState] | None = None, kind: str | None = None,
+             offset: int = 0, limit: int | None = None) -> tuple[list[Job], int]:
+        """One page of jobs, newest first, and how many match in all."""
         wanted = set(states) if states else None
         jobs = [j for j in self._jobs.values()
                 if (wanted is None or j.state in wanted) and (kind is None or j.kind == kind)]
         jobs.sort(key=lambda j: j.created_at, reverse=True)
         end = None if limit is None else offset + limit
-        return [j.copy() for j in jobs[offset:end]]
+        return [j.copy() for j in jobs[offset:end]], len(jobs)  # copy only what is returned
 
     def count(self) -> int:
         return len(self._jobs)

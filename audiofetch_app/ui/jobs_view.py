@@ -130,20 +130,17 @@ class JobsView:
         client.on_delete(unsubscribe)
         self.render()
 
-    def _jobs_for_filter(self) -> list[Job]:
-        return self.manager.list(states=FILTERS[self.filter])
-
     def render(self) -> None:
-        jobs = self._jobs_for_filter()
-        pages = max(1, -(-len(jobs) // PAGE_SIZE))
+        _, total = self.manager.page(states=FILTERS[self.filter], limit=0)
+        pages = max(1, -(-total // PAGE_SIZE))
         self.page = min(self.page, pages)
-        start = (self.page - 1) * PAGE_SIZE
-        visible = jobs[start:start + PAGE_SIZE]
+        visible, total = self.manager.page(states=FILTERS[self.filter],
+                                           offset=(self.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         self.pager.max = pages
         self.pager.set_value(self.page)
         self.pager.set_visibility(pages > 1)
-        self.count.set_text(f"{len(jobs)} job{'s' if len(jobs) != 1 else ''}")
-        self.empty.set_visibility(not jobs)
+        self.count.set_text(f"{total} job{'s' if total != 1 else ''}")
+        self.empty.set_visibility(not total)
         self.container.clear()
         self.rows = {}
         with self.container:
