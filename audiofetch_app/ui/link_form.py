@@ -46,7 +46,8 @@ class LinkForm:
             return
         kind = self.kind if self.kind in {s.kind for s in registry.all_sources()} \
             else direct.KIND
-        job = await self.manager.submit(kind, url)
+        title = direct.title_from_url(url) if kind == direct.KIND else ""
+        job = await self.manager.submit(kind, url, title=title)
         ui.notify(f"Started: {job.title or url}", type="info")
         self.link.set_value("")
         if self.on_started:

@@ -1,0 +1,91 @@
+"""End to end in a real browser: `audiofetch serve`, Debian's Chromium driven by Playwright.
+
+A direct audio link served from loopback is pasted into the Page audio tab, downloaded, seen
+reaching "done" in the Jobs view, and found on disk byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.desktop import (
+    AppProcess,
+    free_port,
+    missing_modules,
+    require,
+    wait_for,
+    wait_for_http,
+)
+from tests.media import make_tone
+
+CHROMIUM = os.environ.get("AUDIOFETCH_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+    "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+]
+UI_TIMEOUT_MS = 60_000  # the first page load compiles Vue/Quasar: slow on two cores
+JOB_TIMEOUT_MS = 180_000
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def test_page_audio_link_downloads_in_the_browser(tmp_path: Path, http_server) -> None:
+    require(missing_modules("playwright"), "the browser test needs the playwright package")
+    require([] if os.access(CHROMIUM, os.X_OK) else [CHROMIUM],
+            "the browser test needs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    tone = make_tone(tmp_path / "tone.mp3").read_bytes()
+    http_server.add("/audio/Evening Tone.mp3", tone, content_type="audio/mpeg")
+    link = http_server.url_for("/audio/Evening%20Tone.mp3")
+
+    home = tmp_path / "home"
+    downloads = home / "downloads"
+    port = free_port()
+    with AppProcess(["serve", "--port", str(port)], home, tmp_path / "logs") as app:
+        url = app.wait_for_url(timeout=180)
+        assert url == f"http://127.0.0.1:{port}"
+        wait_for_http(url + "/", timeout=120, alive=app.check_alive)
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.set_default_timeout(UI_TIMEOUT_MS)
+                try:
+                    page.goto(url + "/", wait_until="load")
+                    expect(page.get_by_text("AudioFetch").first).to_be_visible()
+
+                    page.get_by_role("tab", name="Page audio").click()
+                    link_input = page.get_by_label("Link").locator("visible=true").first
+                    link_input.fill(link)
+                    page.get_by_role("button", name="Download").locator("visible=true") \
+                        .first.click()
+
+                    page.get_by_role("tab", name="Jobs").click()
+                    done = page.locator('.job-row[data-job-state="done"]')
+                    expect(done.filter(has_text="Evening Tone")).to_have_count(
+                        1, timeout=JOB_TIMEOUT_MS)
+                    expect(page.locator('.job-row[data-job-state="failed"]')).to_have_count(0)
+                    page.screenshot(path=str(tmp_path / "jobs-done.png"), full_page=True)
+                except BaseException:
+                    page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+                    raise
+            finally:
+                browser.close()
+
+        def saved() -> list[Path] | None:
+            # "done" is shown after the rename from .part, but allow for a slow file system.
+            files = [p for p in downloads.rglob("*") if p.is_file()]
+            complete = [p for p in files if p.suffix == ".mp3"]
+            return complete if complete and not any(p.suffix == ".part" for p in files) \
+                else None
+
+        files = wait_for(saved, 30, f"the download in {downloads}", on_timeout=app.output)
+        assert len(files) == 1, files
+        assert files[0].name == "Evening Tone.mp3"
+        assert files[0].read_bytes() == tone
+        assert (tmp_path / "jobs-done.png").stat().st_size > 0
