@@ -39,12 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("--referer", help="Referer header some servers require")
     get.add_argument("--workers", type=int, help="parallel segment downloads for HLS")
 
-    space = sub.add_parser("space", help="download an X Space")
-    space.add_argument("url")
-    space.add_argument("-o", "--output", type=Path)
+    space = sub.add_parser("space", help="download an X Space (replay or live)")
+    space.add_argument("url", nargs="?", help="the Space link (or its id)")
+    space.add_argument("-o", "--output", type=Path, help="folder to save into")
     space.add_argument("--format", choices=["m4a", "mp3"])
-    space.add_argument("--cookies", type=Path)
-    space.add_argument("--info", action="store_true")
+    space.add_argument("--cookies", type=Path, help="a Netscape cookies.txt with auth_token/ct0")
+    space.add_argument("--workers", type=int, help="parallel chunk downloads (default 16)")
+    space.add_argument("--info", action="store_true", help="show the Space, download nothing")
+    space.add_argument("--playlist-url", help="download this Space playlist directly")
 
     page = sub.add_parser("page", help="download every track a web page offers")
     page.add_argument("url")
@@ -87,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_get(args))
         if command == "jobs":
             return asyncio.run(_jobs(args))
+        if command == "space":
+            from audiofetch_app.cli_space import space_command
+
+            return asyncio.run(space_command(args))
         if command in ("gui", "serve"):
             from audiofetch_app.ui.app import run
 
@@ -100,7 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 _LATER = {
-    "space": "X Spaces downloads",
     "page": "Page audio downloads",
     "telegram": "Telegram sync",
 }
@@ -112,7 +117,7 @@ def _unavailable(command: str) -> int:
     return EXIT_UNAVAILABLE
 
 
-async def _open():
+async def open_runtime_or_say_why():
     from audiofetch_app.runtime import AlreadyRunning, open_runtime
 
     try:
@@ -122,7 +127,7 @@ async def _open():
         return None
 
 
-async def _follow(runtime, job_id: str) -> int:
+async def follow_job(runtime, job_id: str) -> int:
     """Show a job's progress until it ends; print its path last on success."""
     from audiofetch_app.cli_progress import ProgressPrinter
     from audiofetch_app.core.job_record import JobState
@@ -158,18 +163,18 @@ async def _get(args: argparse.Namespace) -> int:
         "name": args.name, "format": args.format, "referer": args.referer,
         "workers": args.workers,
     }.items() if value is not None}
-    runtime = await _open()
+    runtime = await open_runtime_or_say_why()
     if runtime is None:
         return EXIT_FAILED
     try:
         job = await runtime.jobs.submit(direct.KIND, url, options)
-        return await _follow(runtime, job.id)
+        return await follow_job(runtime, job.id)
     finally:
         await runtime.close()
 
 
 async def _jobs(args: argparse.Namespace) -> int:
-    runtime = await _open()
+    runtime = await open_runtime_or_say_why()
     if runtime is None:
         return EXIT_FAILED
     try:
@@ -186,7 +191,7 @@ async def _jobs(args: argparse.Namespace) -> int:
             print(f"Deleted job {job.id}.")
             return EXIT_OK
         await runtime.jobs.retry(job.id)
-        return await _follow(runtime, job.id)
+        return await follow_job(runtime, job.id)
     finally:
         await runtime.close()
 

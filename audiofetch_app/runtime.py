@@ -61,7 +61,7 @@ async def open_runtime(*, console_log: bool = True, console_level: int = logging
         store = Store(settings_mod.db_path())
         settings = settings_mod.SettingsService(store)
         vault = Vault(store, settings_mod.key_path())
-        jobs = JobManager(store, settings)
+        jobs = JobManager(store, settings, secrets=vault)
         await jobs.start()
     except BaseException:
         lock.release()

@@ -58,14 +58,15 @@ class Settings:
 
     download_dir: str = ""
     workers: int = 8
+    space_workers: int = 16
     max_running_jobs: int = 3
     audio_format: str = "m4a"
     direct_template: str = "{title}.{ext}"
-    space_template: str = "{date:%Y-%m-%d} {host} - {title}.{ext}"
+    space_template: str = "{host} - {title} ({date:%Y-%m-%d}).{ext}"
     page_template: str = "{n:02d} {title}.{ext}"
     telegram_template: str = "{channel}/{date:%Y-%m-%d} {title}.{ext}"
     page_zip: bool = True
-    x_audiospace_query_id: str = "kE2bCMXfPvVE7-ZbSkXIiQ"
+    x_audiospace_query_id: str = "p8k4kaPusjNj85gj8w_YAQ"  # X renames it now and then
 
     def download_path(self) -> Path:
         return Path(self.download_dir).expanduser() if self.download_dir else default_download_dir()
@@ -73,6 +74,8 @@ class Settings:
     def validate(self) -> None:
         if not 1 <= int(self.workers) <= 64:
             raise ValueError("Parallel workers must be between 1 and 64.")
+        if not 1 <= int(self.space_workers) <= 64:
+            raise ValueError("Parallel Space connections must be between 1 and 64.")
         if not 1 <= int(self.max_running_jobs) <= 16:
             raise ValueError("Jobs running at once must be between 1 and 16.")
         if self.audio_format not in AUDIO_FORMATS:
@@ -117,6 +120,7 @@ class SettingsService:
         with self._lock:
             candidate = dataclasses.replace(self._current, **changes)
             candidate.workers = int(candidate.workers)
+            candidate.space_workers = int(candidate.space_workers)
             candidate.max_running_jobs = int(candidate.max_running_jobs)
             candidate.validate()
             payload = {_KEY: asdict(candidate)}

@@ -91,14 +91,6 @@ async def test_bad_link_is_refused_with_a_sentence(user: User, runtime) -> None:
     assert runtime.jobs.count() == 0
 
 
-async def test_space_links_wait_for_the_spaces_source(user: User, runtime) -> None:
-    user.find("Spaces").click()
-    user.find(marker="space-link").type("https://x.com/i/spaces/1YqKDqDkXvWJV?s=20")
-    user.find(marker="space-download").click()
-    await user.should_see("Saving X Spaces arrives in the next update", retries=10)
-    assert runtime.jobs.count() == 0
-
-
 async def test_jobs_list_reacts_to_events_and_cancel(user: User, runtime) -> None:
     job = await runtime.jobs.submit("t_held", "https://example.com/held")
     await _until(lambda: runtime.jobs.get(job.id).state == JobState.RUNNING)

@@ -23,10 +23,11 @@ class JobContext:
     """Handed to a source's runner. Progress stays in memory; the manager persists it."""
 
     def __init__(self, job: Job, output_dir: Path, settings: Any,
-                 on_change: Callable[[Job, bool], None]) -> None:
+                 on_change: Callable[[Job, bool], None], secrets: Any = None) -> None:
         self.job = job
         self.output_dir = output_dir
         self.settings = settings
+        self.secrets = secrets  # the Vault (get(name)), or None in bare tests
         self.log = logging.getLogger(f"audiofetch_app.job.{job.kind}")
         self._on_change = on_change
         self._partials: set[Path] = set()

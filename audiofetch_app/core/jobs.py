@@ -55,8 +55,9 @@ class JobManager:
     """Owns every job. Runs at most `max_running` at once; everything else waits in order."""
 
     def __init__(self, store: Store, settings: Any = None, max_running: int = 3,
-                 default_output: Path | None = None) -> None:
+                 default_output: Path | None = None, secrets: Any = None) -> None:
         self._store = store
+        self._secrets = secrets
         self._settings = settings  # SettingsService or None
         self._max_running = max_running
         self._default_output = default_output
@@ -269,7 +270,8 @@ class JobManager:
     async def _run(self, job: Job) -> None:
         token = current_job_id.set(job.id)
         ctx = JobContext(job, self._output_dir(job),
-                         self._settings.get() if self._settings else None, self._changed)
+                         self._settings.get() if self._settings else None, self._changed,
+                         secrets=self._secrets)
         self._contexts[job.id] = ctx
         try:
             job.started_at = time.time()

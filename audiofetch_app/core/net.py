@@ -96,15 +96,20 @@ def make_client(*, cookies: httpx.Cookies | dict[str, str] | None = None,
 
 async def request(client: httpx.AsyncClient, method: str, url: str, *,
                   policy: RetryPolicy | None = None, expect_ok: bool = True,
-                  **kwargs: Any) -> httpx.Response:
-    """Send a request and read the whole body, retrying network errors, 5xx and 429."""
+                  retry_status: bool = True, **kwargs: Any) -> httpx.Response:
+    """Send a request and read the whole body, retrying network errors, 5xx and 429.
+
+    `retry_status=False` returns any HTTP answer at once (only network errors are retried),
+    for callers such as the X client that handle 403/429 their own way.
+    """
     last: list[httpx.Response] = []
 
     async def attempt() -> httpx.Response:
         with translated(url):
             response = await client.request(method, url, **kwargs)
         last[:] = [response]
-        check_status(response)
+        if retry_status:
+            check_status(response)
         return response
 
     try:

@@ -1,5 +1,5 @@
 """Every kind of source; importing this package registers them all with core.registry."""
 
-from audiofetch_app.sources import direct
+from audiofetch_app.sources import direct, spaces
 
-__all__ = ["direct"]
+__all__ = ["direct", "spaces"]

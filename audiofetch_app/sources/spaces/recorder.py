@@ -1,0 +1,130 @@
+"""Fetch a Space's chunks: a replay in one parallel sweep, a live Space from its start on.
+
+Chunk files are named by their sequence number, so the replay part and the live part meet
+without a gap or a repeat, and a resumed job reuses what it already has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from audiofetch_app.core import hls, net
+from audiofetch_app.core.job_context import JobError
+from audiofetch_app.sources.spaces.chunks import chunk_sequence, clean_chunk_file
+
+log = logging.getLogger(__name__)
+
+LIVE_POLL_MIN, LIVE_POLL_MAX = 0.2, 3.0
+
+
+@dataclass
+class Recording:
+    """Sequence number -> (chunk file, seconds). Ordered by sequence when joined."""
+
+    workdir: Path
+    chunks: dict[int, tuple[Path, float]] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return sum(seconds for _, seconds in self.chunks.values())
+
+    def ordered(self) -> list[Path]:
+        return [self.chunks[seq][0] for seq in sorted(self.chunks)]
+
+    @property
+    def last_sequence(self) -> int:
+        return max(self.chunks, default=-1)
+
+
+def replay_url_for(live_url: str) -> str:
+    """The from-the-start playlist of a running Space, derived from its live playlist URL."""
+    return (live_url.replace("dynamic_playlist.m3u8", "master_playlist.m3u8")
+            .replace("type=live", "type=replay"))
+
+
+def _sequenced(playlist: hls.MediaPlaylist) -> hls.MediaPlaylist:
+    """Give each segment its chunk sequence number as its index (file names follow it)."""
+    for position, segment in enumerate(playlist.segments):
+        seq = chunk_sequence(segment.url)
+        segment.index = seq if seq is not None else playlist.media_sequence + position
+    return playlist
+
+
+class Recorder:
+    def __init__(self, http: httpx.AsyncClient, workdir: Path, *, workers: int,
+                 on_bytes: Callable[[int], None], on_chunks: Callable[[int, int | None], None]
+                 ) -> None:
+        self.http = http
+        self.recording = Recording(workdir)
+        self.workers = workers
+        self.on_bytes = on_bytes
+        self.on_chunks = on_chunks
+
+    async def _load(self, url: str) -> hls.MediaPlaylist:
+        try:
+            return _sequenced(await hls.load_playlist(self.http, url))
+        except net.HTTPStatusError as exc:
+            if exc.status == 403:
+                raise JobError("X's audio server refused the download (403); the link may "
+                               "have expired: start the download again from the Space link.") \
+                    from exc
+            raise
+
+    async def _fetch(self, playlist: hls.MediaPlaylist, total: int | None) -> None:
+        """Download the segments of `playlist` not yet recorded."""
+        have = self.recording.chunks
+        playlist.segments = [s for s in playlist.segments if s.index not in have]
+        if not playlist.segments:
+            return
+        done_before = len(have)
+        paths = await hls.download_segments(
+            self.http, playlist, self.recording.workdir, workers=self.workers,
+            on_bytes=self.on_bytes, fixup=clean_chunk_file,
+            on_segment=lambda n: self.on_chunks(done_before + n, total))
+        for segment, path in zip(playlist.segments, paths, strict=True):
+            have[segment.index] = (path, segment.duration)
+
+    async def replay(self, url: str) -> Recording:
+        playlist = await self._load(url)
+        if not playlist.segments:
+            raise JobError("The Space's recording has no audio in it.")
+        total = len(playlist.segments)
+        self.on_chunks(len(self.recording.chunks), total)
+        await self._fetch(playlist, total)
+        return self.recording
+
+    async def live(self, live_url: str) -> Recording:
+        """Record from the start, then follow the live playlist until the Space ends.
+
+        Cancelling stops the network work and keeps what was recorded.
+        """
+        try:
+            await self._fetch(await self._load(replay_url_for(live_url)), None)
+            while True:
+                playlist = await self._load(live_url)
+                first = min((s.index for s in playlist.segments), default=None)
+                if first is not None and first > self.recording.last_sequence + 1 \
+                        and self.recording.chunks:
+                    # The live window moved past us: fill the gap from the replay playlist.
+                    await self._fetch(await self._load(replay_url_for(live_url)), None)
+                fresh = [s for s in playlist.segments if s.index > self.recording.last_sequence]
+                playlist.segments = fresh
+                await self._fetch(playlist, None)
+                if playlist.ended:
+                    return self.recording
+                wait = (playlist.target_duration or 3.0) / 2
+                await asyncio.sleep(min(LIVE_POLL_MAX, max(LIVE_POLL_MIN, wait)))
+        except net.HTTPStatusError as exc:
+            if exc.status in (404, 410) and self.recording.chunks:
+                return self.recording  # the live playlist is gone: the Space ended
+            raise
+        except asyncio.CancelledError:
+            log.info("Live recording stopped by the user after %d chunks",
+                     len(self.recording.chunks))
+            return self.recording
