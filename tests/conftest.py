@@ -1,4 +1,4 @@
-"""Shared fixtures: a loopback HTTP server and a throwaway AUDIOFETCH_HOME."""
+"""Shared fixtures: a loopback HTTP server, a fake X and a throwaway AUDIOFETCH_HOME."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.http_server import FakeServer
+from tests.fakes.x_server import FakeX
 
 
 @pytest.fixture
@@ -32,3 +33,17 @@ def af_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("AUDIOFETCH_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def fake_x(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeX]:
+    """A FakeX on 127.0.0.1 with AUDIOFETCH_X_API pointing at it and no X cookies set."""
+    fake = FakeX()
+    monkeypatch.setenv("AUDIOFETCH_X_API", fake.url)
+    for name in ("AUDIOFETCH_X_AUTH_TOKEN", "AUDIOFETCH_X_CT0", "TWITTER_AUTH_TOKEN",
+                 "TWITTER_CT0"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        yield fake
+    finally:
+        fake.stop()

@@ -1,8 +1,9 @@
 """A real HTTP/1.1 server on loopback with a route table that behaves like a quirky CDN.
 
-Routes answer with a static body or a callable; per route you can add latency, fail the
-first N requests (500, 429 + Retry-After...), cut the connection mid-body, refuse Range,
-drip the body slowly or send it chunked without a Content-Length.
+Routes answer with a static body or a callable, at one path or (prefix=True) under it;
+per route you can add latency, fail the first N requests (500, 429 + Retry-After...), cut
+the connection mid-body, refuse Range, drip the body slowly or send it chunked without a
+Content-Length.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class _Route:
     chunked: bool
     chunk_delay: float
     chunk_size: int
+    prefix: bool = False
     served: int = 0
     cuts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -106,8 +108,11 @@ class FakeServer:
             latency: float = 0.0, fail_times: int = 0, fail_status: int = 500,
             retry_after: str | None = None, cut_after: int | None = None,
             cut_times: int = 1, chunked: bool = False, chunk_delay: float = 0.0,
-            chunk_size: int = 16 * 1024) -> None:
+            chunk_size: int = 16 * 1024, prefix: bool = False) -> None:
         """Serve `body` at `path` (query ignored); replaces an existing route.
+
+        `prefix`: also serve every path starting with `path` (exact routes win, then the
+        longest prefix); such a route's counters are shared by all the paths it serves.
 
         `fail_times`: the first N requests get `fail_status` (+ Retry-After if given).
         `cut_after`: the first `cut_times` answers after that send full headers, then only
@@ -122,7 +127,7 @@ class FakeServer:
             headers=list((headers or {}).items()), range_support=range_support,
             latency=latency, fail_times=fail_times, fail_status=fail_status,
             retry_after=retry_after, cut_after=cut_after, cut_times=cut_times,
-            chunked=chunked, chunk_delay=chunk_delay, chunk_size=chunk_size)
+            chunked=chunked, chunk_delay=chunk_delay, chunk_size=chunk_size, prefix=prefix)
 
     def url_for(self, path: str) -> str:
         """Absolute URL of `path` on this server."""
@@ -169,7 +174,7 @@ class FakeServer:
 
     def _handle(self, handler: _Handler, request: Request) -> None:
         self._record(request)
-        route = self._routes.get(request.path)
+        route = self._route_for(request.path)
         if route is None:
             handler.reply(404, [("Content-Type", "text/plain")], b"Not Found")
             return
@@ -196,6 +201,14 @@ class FakeServer:
         handler.reply(status, headers, body, cut_after=route.cut_after if cut else None,
                       chunked=route.chunked, chunk_delay=route.chunk_delay,
                       chunk_size=route.chunk_size)
+
+    def _route_for(self, path: str) -> _Route | None:
+        route = self._routes.get(path)
+        if route is not None:
+            return route
+        prefixes = [key for key, r in list(self._routes.items())
+                    if r.prefix and path.startswith(key)]
+        return self._routes.get(max(prefixes, key=len)) if prefixes else None
 
     def _answer(self, route: _Route, request: Request) -> tuple[int, list[tuple[str, str]],
                                                                   bytes]:
@@ -250,6 +263,9 @@ def _parse_range(value: str | None, size: int) -> tuple[int, int] | str | None:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # Benchmarks open dozens of connections at once; the default backlog of 5 would drop
+    # SYNs and add a one-second retransmit to some of them.
+    request_queue_size = 128
     fake: FakeServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -267,6 +283,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in separate writes; with Nagle's algorithm and the
+        # client's delayed ACK every answer would otherwise take an extra 40 ms.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.fake._track(self.connection, add=True)
 
     def finish(self) -> None:

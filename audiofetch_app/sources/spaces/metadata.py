@@ -108,7 +108,7 @@ def parse_audio_space(space_id: str, payload: dict[str, Any]) -> SpaceMetadata:
                 avatar_url=p.get("avatar_url", ""))
         for group in ("admins", "speakers") for p in participants.get(group) or []
     ]
-    seen: set[str] = set()
+    seen: set[str] = {creator.get("screen_name", "")}  # the host is shown as the host
     unique = [s for s in speakers if not (s.screen_name in seen or seen.add(s.screen_name))]
     return SpaceMetadata(
         space_id=meta.get("rest_id") or space_id,

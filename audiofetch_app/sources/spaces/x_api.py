@@ -30,7 +30,7 @@ PUBLIC_BEARER = ("AAAAAAAAAAAAAAAAAAAAANRILgAAAAAAnNwIzUejRCOuH5E6I8xnZz4puTs%3D
 REFERER = "https://x.com/"
 GUEST_ACTIVATE = "https://api.x.com/1.1/guest/activate.json"
 AUDIO_SPACE = "https://x.com/i/api/graphql/{query_id}/AudioSpaceById"
-STREAM_STATUS = "https://x.com/i/api/1.1/live_video_stream/status/{media_key}"
+STREAM_STATUS = "https://api.x.com/1.1/live_video_stream/status/{media_key}"
 FEATURES = {
     "spaces_2022_h2_spaces_communities": True,
     "spaces_2022_h2_clipping": True,
@@ -89,14 +89,24 @@ class XClient:
         return headers
 
     async def _guest(self) -> str:
-        if self._guest_token is None:
+        for _ in range(2):
+            if self._guest_token is not None:
+                break
             response = await net.request(
                 self.http, "POST", endpoint(GUEST_ACTIVATE), retry_status=False,
                 headers={"authorization": f"Bearer {PUBLIC_BEARER}", "referer": REFERER})
+            if response.status_code == 429:
+                wait = _reset_in(response)
+                if wait is None or wait > MAX_RATE_LIMIT_WAIT:
+                    raise JobError(_rate_limited(response))
+                await _sleep(wait)
+                continue
             token = _json(response).get("guest_token")
             if response.status_code != 200 or not token:
                 raise JobError(_explain(response, "X did not hand out a guest token"))
             self._guest_token = str(token)
+        if self._guest_token is None:
+            raise JobError("X is limiting requests right now; try again in a few minutes.")
         return self._guest_token
 
     async def _get(self, url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
