@@ -168,3 +168,35 @@ async def test_settings_reject_bad_values(user: User, runtime) -> None:
     user.find(marker="save").click()
     await user.should_see("Parallel workers must be between 1 and 64.")
     assert runtime.settings.get().workers == 8
+
+
+async def test_spaces_tab_previews_then_downloads(user: User, runtime, fake_x) -> None:
+    from tests.fakes.x_server import FakeSpace
+
+    fake_x.add_space(FakeSpace("1UiAbcdEfghij", title="Tab Talk", host_name="Ed Host",
+                               host_screen_name="edhost", chunks=4))
+    user.find("Spaces").click()
+    user.find(marker="space-link").type(fake_x.space_url("1UiAbcdEfghij") + "/peek")
+    user.find(marker="space-preview").click()
+    await user.should_see("Tab Talk", retries=50)
+    await user.should_see("Ed Host (@edhost)")
+    await user.should_see("Speakers: Ada Lovelace, Alan Turing")
+    await user.should_see("replay available", retries=5)
+    user.find(marker="space-download").click()
+    await _until(lambda: runtime.jobs.count() == 1)
+    job = await asyncio.wait_for(runtime.jobs.wait(runtime.jobs.list()[0].id), 60)
+    assert job.state == JobState.DONE, job.error
+    await user.should_see("Saved: Tab Talk", retries=30)
+
+
+async def test_spaces_tab_explains_refusals(user: User, runtime, fake_x) -> None:
+    from tests.fakes.x_server import FakeSpace
+
+    fake_x.add_space(FakeSpace("1UiSoonAbcdEf", state="NotStarted"))
+    user.find("Spaces").click()
+    user.find(marker="space-link").type(fake_x.space_url("1UiSoonAbcdEf"))
+    user.find(marker="space-preview").click()
+    await user.should_see("has not started yet", retries=50)
+    user.find(marker="space-link").clear().type("https://x.com/someone")
+    user.find(marker="space-preview").click()
+    await user.should_see("Paste an X Space link", retries=10)
