@@ -153,10 +153,13 @@ async def test_settings_persist_and_apply(user: User, runtime, tmp_path: Path) -
     user.find(marker="folder").clear().type(str(tmp_path / "music"))
     user.find(marker="workers").clear().type("3")
     user.find(marker="x_auth_token").type("authtokenvalue123456")
+    user.find(marker="space_workers").clear().type("12")
+    user.find(marker="query_id").clear().type("NewQueryId_123")
     user.find(marker="save").click()
     await user.should_see("Settings saved.")
     saved = runtime.settings.get()
     assert saved.download_path() == tmp_path / "music" and saved.workers == 3
+    assert saved.space_workers == 12 and saved.x_audiospace_query_id == "NewQueryId_123"
     assert runtime.vault.get("x_auth_token") == "authtokenvalue123456"
     raw = runtime.store.path.read_text()
     assert "authtokenvalue123456" not in raw

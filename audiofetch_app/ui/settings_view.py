@@ -50,6 +50,11 @@ class SettingsDialog:
                                 .classes("w-64").mark(name)
                                 for name, label in X_COOKIES.items()}
                 ui.button("Forget cookies", on_click=self._forget_cookies).props("flat no-caps")
+            with ui.row().classes("w-full"):
+                self.space_workers = ui.number("Parallel connections per Space", min=1, max=64,
+                                               precision=0).classes("w-64").mark("space_workers")
+                self.query_id = ui.input("X AudioSpaceById query id (changes when X updates)") \
+                    .classes("grow").mark("query_id")
             with ui.expansion("Data and log folders", icon="info").classes("w-full"):
                 self.paths = ui.column().classes("gap-1")
             with ui.row().classes("w-full justify-end"):
@@ -62,6 +67,8 @@ class SettingsDialog:
         self.workers.set_value(current.workers)
         self.max_jobs.set_value(current.max_running_jobs)
         self.format.set_value(current.audio_format)
+        self.space_workers.set_value(current.space_workers)
+        self.query_id.set_value(current.x_audiospace_query_id)
         for key, field in self.templates.items():
             field.set_value(getattr(current, key))
         for name, field in self.cookies.items():
@@ -87,6 +94,9 @@ class SettingsDialog:
             "workers": int(self.workers.value or 0),
             "max_running_jobs": int(self.max_jobs.value or 0),
             "audio_format": self.format.value,
+            "space_workers": int(self.space_workers.value or 0),
+            "x_audiospace_query_id": (self.query_id.value or "").strip()
+            or settings_mod.Settings.x_audiospace_query_id,
             **{key: (field.value or "").strip() for key, field in self.templates.items()},
         }
         if changes["download_dir"] == str(settings_mod.default_download_dir()):
