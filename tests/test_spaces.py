@@ -206,7 +206,7 @@ async def test_cookies_from_settings_vault(runtime, monkeypatch) -> None:
         monkeypatch.setenv("AUDIOFETCH_X_API", fake.url)
         fake.add_space(FakeSpace("1VaultAbcdEfg", chunks=3))
         refused = await _download(runtime, fake, "1VaultAbcdEfg")
-        assert refused.state == JobState.FAILED
+        assert refused.state == JobState.FAILED and "add your X cookies" in refused.error
         runtime.vault.set("x_auth_token", "good-auth-token")
         runtime.vault.set("x_ct0", "csrfvalue99")
         job = await runtime.jobs.retry(refused.id)

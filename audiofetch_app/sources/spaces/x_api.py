@@ -112,8 +112,15 @@ class XClient:
     async def _get(self, url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         response = await self._call(url, params)
         if response.status_code != 200:
-            raise JobError(_explain(response, "X refused the request"))
+            raise JobError(self._explain(response, "X refused the request"))
         return _json(response)
+
+    def _explain(self, response: httpx.Response, what: str) -> str:
+        if response.status_code == 403 and not self.cookies and not _error_codes(response) & {
+                239, 353}:
+            return ("X only shows this to logged-in accounts; add your X cookies (auth_token "
+                    "and ct0) in Settings.")
+        return _explain(response, what)
 
     async def _call(self, url: str, params: dict[str, str] | None = None) -> httpx.Response:
         """GET with X's auth; fresh guest tokens on 403/429, waits out short rate limits."""
@@ -161,7 +168,7 @@ class XClient:
             raise JobError("X has no recording of this Space (it ended without a replay, "
                            "or the replay was removed).")
         if response.status_code != 200:
-            raise JobError(_explain(response, "X would not give out the Space's stream"))
+            raise JobError(self._explain(response, "X would not give out the Space's stream"))
         source = _json(response).get("source") or {}
         location = source.get("noRedirectPlaybackUrl") or source.get("location") or ""
         if "/live_video_stream/geoblocked/" in (source.get("location") or "") + location:
