@@ -266,3 +266,43 @@ async def probe_duration(path: str | os.PathLike[str]) -> float | None:
             h, m, s = match.groups()
             return int(h) * 3600 + int(m) * 60 + float(s)
     return None
+
+
+# How each output format is written: audio codec arguments and FFmpeg's muxer name.
+OUTPUT_FORMATS: dict[str, tuple[list[str], str]] = {
+    # mp4 adds aac_adtstoasc itself for ADTS input, and also takes MP3 audio from HLS.
+    "m4a": (["-c:a", "copy", "-movflags", "+faststart"], "mp4"),
+    "mp3": (["-c:a", "libmp3lame", "-q:a", "2", "-id3v2_version", "3"], "mp3"),
+}
+
+
+async def write_audio(input_args: list[str], dest: Path, *, fmt: str = "m4a",
+                      metadata: dict[str, str] | None = None, cover: Path | None = None,
+                      duration: float | None = None,
+                      on_progress: Callable[[float, float | None], None] | None = None
+                      ) -> Path:
+    """Write the first audio stream of `input_args` to `dest` as `fmt`, tagged.
+
+    FFmpeg writes `dest.part`, which becomes `dest` only when FFmpeg succeeded.
+    """
+    if fmt not in OUTPUT_FORMATS:
+        raise FFmpegError(f"Unknown output format {fmt!r}; use m4a or mp3.")
+    codec_args, muxer = OUTPUT_FORMATS[fmt]
+    part = dest.with_name(dest.name + ".part")
+    args = [*input_args]
+    if cover is not None:
+        args += ["-i", str(cover)]
+    args += ["-map", "0:a:0"]
+    if cover is not None:
+        args += ["-map", "1:v:0", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
+    args += codec_args
+    for key, value in (metadata or {}).items():
+        if value:
+            args += ["-metadata", f"{key}={value}"]
+    args += ["-f", muxer, str(part)]
+    try:
+        await run_ffmpeg(args, duration=duration, on_progress=on_progress)
+        part.replace(dest)
+    finally:
+        part.unlink(missing_ok=True)
+    return dest

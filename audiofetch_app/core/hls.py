@@ -212,32 +212,14 @@ def write_local_playlist(playlist: MediaPlaylist, workdir: Path, paths: list[Pat
     return local
 
 
-CODEC_ARGS = {
-    # The mp4 muxer adds aac_adtstoasc itself when the segments carry ADTS.
-    "m4a": ["-c:a", "copy", "-movflags", "+faststart"],
-    "mp3": ["-c:a", "libmp3lame", "-q:a", "2"],
-}
-
-
 async def mux(local_playlist: Path, dest: Path, *, fmt: str = "m4a",
               metadata: dict[str, str] | None = None, duration: float | None = None,
               on_progress: Callable[[float, float | None], None] | None = None) -> Path:
     """Join the local playlist into `dest` (through `dest.part`, renamed when FFmpeg succeeds)."""
-    if fmt not in CODEC_ARGS:
-        raise HlsError(f"Unknown output format {fmt!r}; use m4a or mp3.")
-    part = dest.with_name(dest.name + ".part")
-    args = ["-allowed_extensions", "ALL", "-protocol_whitelist", "file,crypto,data",
-            "-i", str(local_playlist), "-vn", "-map", "0:a:0?", *CODEC_ARGS[fmt]]
-    for key, value in (metadata or {}).items():
-        if value:
-            args += ["-metadata", f"{key}={value}"]
-    args += ["-f", "mp4" if fmt == "m4a" else "mp3", str(part)]
-    try:
-        await ffmpeg.run_ffmpeg(args, duration=duration, on_progress=on_progress)
-        part.replace(dest)
-    finally:
-        part.unlink(missing_ok=True)
-    return dest
+    inputs = ["-allowed_extensions", "ALL", "-protocol_whitelist", "file,crypto,data",
+              "-i", str(local_playlist)]
+    return await ffmpeg.write_audio(inputs, dest, fmt=fmt, metadata=metadata,
+                                    duration=duration, on_progress=on_progress)
 
 
 def _short(url: str) -> str:

@@ -48,25 +48,7 @@ async def fetch_cover(http: httpx.AsyncClient, avatar_url: str, dest: Path) -> P
 async def mux_space(joined: Path, dest: Path, *, fmt: str, tags: dict[str, str],
                     cover: Path | None, duration: float | None,
                     on_progress: Callable[[float, float | None], None] | None = None) -> Path:
-    """FFmpeg writes `dest.part`; it becomes `dest` only when FFmpeg succeeded."""
-    part = dest.with_name(dest.name + ".part")
-    args = ["-f", "aac", "-i", str(joined)]
-    if cover is not None:
-        args += ["-i", str(cover)]
-    args += ["-map", "0:a:0"]
-    if cover is not None:
-        args += ["-map", "1:v:0", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
-    if fmt == "mp3":
-        args += ["-c:a", "libmp3lame", "-q:a", "2", "-id3v2_version", "3"]
-    else:
-        args += ["-c:a", "copy", "-movflags", "+faststart"]
-    for key, value in tags.items():
-        if value:
-            args += ["-metadata", f"{key}={value}"]
-    args += ["-f", "mp3" if fmt == "mp3" else "ipod", str(part)]
-    try:
-        await ffmpeg.run_ffmpeg(args, duration=duration, on_progress=on_progress)
-        part.replace(dest)
-    finally:
-        part.unlink(missing_ok=True)
-    return dest
+    """The joined ADTS audio as a tagged .m4a (stream copy) or .mp3, with cover art."""
+    return await ffmpeg.write_audio(["-f", "aac", "-i", str(joined)], dest, fmt=fmt,
+                                    metadata=tags, cover=cover, duration=duration,
+                                    on_progress=on_progress)
