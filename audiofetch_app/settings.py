@@ -63,7 +63,8 @@ class Settings:
     audio_format: str = "m4a"
     direct_template: str = "{title}.{ext}"
     space_template: str = "{host} - {title} ({date:%Y-%m-%d}).{ext}"
-    page_template: str = "{n:02d} {title}.{ext}"
+    page_template: str = "{n:02d} - {title}.{ext}"
+    page_workers: int = 5
     telegram_template: str = "{channel}/{date:%Y-%m-%d} {title}.{ext}"
     page_zip: bool = True
     x_audiospace_query_id: str = "p8k4kaPusjNj85gj8w_YAQ"  # X renames it now and then
@@ -74,6 +75,8 @@ class Settings:
     def validate(self) -> None:
         if not 1 <= int(self.workers) <= 64:
             raise ValueError("Parallel workers must be between 1 and 64.")
+        if not 1 <= int(self.page_workers) <= 20:
+            raise ValueError("Parallel track downloads must be between 1 and 20.")
         if not 1 <= int(self.space_workers) <= 64:
             raise ValueError("Parallel Space connections must be between 1 and 64.")
         if not 1 <= int(self.max_running_jobs) <= 16:
@@ -121,6 +124,7 @@ class SettingsService:
             candidate = dataclasses.replace(self._current, **changes)
             candidate.workers = int(candidate.workers)
             candidate.space_workers = int(candidate.space_workers)
+            candidate.page_workers = int(candidate.page_workers)
             candidate.max_running_jobs = int(candidate.max_running_jobs)
             candidate.validate()
             payload = {_KEY: asdict(candidate)}

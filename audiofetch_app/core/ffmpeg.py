@@ -306,3 +306,27 @@ async def write_audio(input_args: list[str], dest: Path, *, fmt: str = "m4a",
     finally:
         part.unlink(missing_ok=True)
     return dest
+
+
+# Containers that carry tags, by file extension -> FFmpeg muxer. Raw AAC (ADTS) has no tags.
+TAGGABLE = {".mp3": "mp3", ".m4a": "ipod", ".m4b": "ipod", ".ogg": "ogg", ".oga": "ogg",
+            ".opus": "opus", ".flac": "flac", ".webm": "webm", ".wav": "wav"}
+
+
+async def retag(path: Path, metadata: dict[str, str]) -> bool:
+    """Write tags into `path` without re-encoding; False when its format has no tags."""
+    muxer = TAGGABLE.get(path.suffix.lower())
+    if muxer is None:
+        return False
+    tmp = path.with_name(path.name + ".tagging.part")
+    args = ["-i", str(path), "-map", "0", "-c", "copy", "-map_metadata", "0"]
+    for key, value in metadata.items():
+        if value:
+            args += ["-metadata", f"{key}={value}"]
+    args += ["-f", muxer, str(tmp)]
+    try:
+        await run_ffmpeg(args)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True

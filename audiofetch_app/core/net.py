@@ -122,9 +122,13 @@ async def request(client: httpx.AsyncClient, method: str, url: str, *,
 
 async def fetch_text(client: httpx.AsyncClient, url: str, *, max_bytes: int = 20 * 1024 * 1024,
                      policy: RetryPolicy | None = None,
-                     headers: dict[str, str] | None = None) -> tuple[str, httpx.Response]:
-    """GET a text resource (page, playlist, JSON), refusing bodies over `max_bytes`."""
-    response = await _fetch_capped(client, url, max_bytes, policy, headers)
+                     headers: dict[str, str] | None = None,
+                     truncate: bool = False) -> tuple[str, httpx.Response]:
+    """GET a text resource (page, playlist, JSON), refusing bodies over `max_bytes`.
+
+    `truncate=True` keeps the first `max_bytes` instead (huge web pages are still useful).
+    """
+    response = await _fetch_capped(client, url, max_bytes, policy, headers, truncate)
     return response.text, response
 
 
@@ -137,15 +141,20 @@ async def fetch_bytes(client: httpx.AsyncClient, url: str, *, max_bytes: int = 5
 
 async def _fetch_capped(client: httpx.AsyncClient, url: str, max_bytes: int,
                         policy: RetryPolicy | None,
-                        headers: dict[str, str] | None) -> httpx.Response:
+                        headers: dict[str, str] | None, truncate: bool = False
+                        ) -> httpx.Response:
     async def attempt() -> httpx.Response:
         with translated(url):
             async with client.stream("GET", url, headers=headers) as response:
                 check_status(response)
-                _check_size(_content_length(response), max_bytes, url)
+                if not truncate:
+                    _check_size(_content_length(response), max_bytes, url)
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
+                    if truncate and len(body) >= max_bytes:
+                        del body[max_bytes:]
+                        break
                     _check_size(len(body), max_bytes, url)
         # A complete Response around the decoded body, so .text/.json() work as usual.
         full_headers = response.headers.copy()

@@ -54,7 +54,7 @@ def title_from_url(url: str) -> str:
     return re.sub(r"[_+]+", " ", stem).strip() or urlsplit(url).netloc
 
 
-def _extension_for(content_type: str | None, fallback: str) -> str:
+def extension_for(content_type: str | None, fallback: str) -> str:
     mime = (content_type or "").split(";")[0].strip().lower()
     if mime in CONTENT_TYPE_EXT:
         return CONTENT_TYPE_EXT[mime]
@@ -100,7 +100,7 @@ async def _run_file(ctx: JobContext, client: object, url: str, title: str) -> No
         ctx.job.output_path = None
         await _run_hls(ctx, client, url, title)
         return
-    real_ext = _extension_for(result.content_type, ext)
+    real_ext = extension_for(result.content_type, ext)
     if real_ext != ext and not url_extension(url):
         renamed = unique_path(dest.with_suffix("." + real_ext))
         dest = dest.replace(renamed)
