@@ -47,3 +47,20 @@ def fake_x(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeX]:
         yield fake
     finally:
         fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_app_logging() -> Iterator[None]:
+    """Tests that open the runtime install AudioFetch's log handlers; undo that afterwards
+    so caplog keeps seeing records in the tests that follow."""
+    import logging
+
+    from audiofetch_app.core import logs
+
+    yield
+    logger = logging.getLogger("audiofetch_app")
+    for handler in logs._handlers:
+        logger.removeHandler(handler)
+        handler.close()
+    logs._handlers.clear()
+    logger.propagate = True

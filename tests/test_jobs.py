@@ -213,3 +213,13 @@ async def test_list_paginates_newest_first(manager: JobManager) -> None:
     page = manager.list(offset=1, limit=2)
     assert [j.id for j in page] == [ids[3], ids[2]]
     assert len(manager.list(states=[JobState.FAILED])) == 5
+
+
+async def test_cancel_right_after_start_settles_the_job(manager: JobManager) -> None:
+    """A task cancelled before its first step never runs the job code; it must still end."""
+    job = await manager.submit("t_block", "instant")
+    assert manager.get(job.id).state == JobState.RUNNING
+    cancelled = await asyncio.wait_for(manager.cancel(job.id), 2)
+    assert cancelled.state == JobState.CANCELLED
+    again = await manager.submit("t_block", "instant")
+    assert again.id != job.id  # the old one is no longer active

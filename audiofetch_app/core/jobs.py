@@ -195,8 +195,7 @@ class JobManager:
         if task is not None:
             self._cancel_requested.add(job_id)
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(self._done_events[job_id].wait())
+            await asyncio.shield(self._done_events[job_id].wait())
         return job.copy()
 
     async def retry(self, job_id: str) -> Job:
@@ -257,7 +256,9 @@ class JobManager:
                 break
             self._done_events.setdefault(job.id, asyncio.Event())
             job.state = JobState.RUNNING  # claimed now so a second pump cannot start it twice
-            self._tasks[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+            task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+            task.add_done_callback(lambda t, job=job: self._task_done(job, t))
+            self._tasks[job.id] = task
 
     def _output_dir(self, job: Job) -> Path:
         chosen = job.options.get("output_dir")
@@ -299,6 +300,23 @@ class JobManager:
             self._cancel_requested.discard(job.id)
             self._tasks.pop(job.id, None)
             self._pump()
+
+    def _task_done(self, job: Job, task: asyncio.Task[None]) -> None:
+        """A task cancelled before its first step never ran `_run`: settle its job here."""
+        if self._tasks.get(job.id) is not task or job.state != JobState.RUNNING:
+            return
+        self._tasks.pop(job.id, None)
+        cancelled = job.id in self._cancel_requested
+        self._cancel_requested.discard(job.id)
+
+        async def settle() -> None:
+            if cancelled:
+                await self._finish(job, JobState.CANCELLED, None)
+            else:
+                await self._finish(job, JobState.INTERRUPTED, INTERRUPTED_MESSAGE)
+            self._pump()
+
+        asyncio.get_running_loop().create_task(settle())
 
     async def _finish(self, job: Job, state: JobState, error: str | None) -> None:
         job.state = state
