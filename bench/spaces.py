@@ -13,18 +13,21 @@ process tree, one at a time:
   playlist> -c copy out.m4a` with the bundled FFmpeg.
 - yt-dlp: its native HLS downloader, `--concurrent-fragments N`, muxing with the bundled FFmpeg.
 The peers run on the junk Space (they do not strip junk, so they are checked and reported
-honestly) and on a junk-free copy of it (their best case, used for the speed targets).
+honestly) and on a junk-free copy of it (their best case); the speed targets use each
+peer's fastest run that exited 0.
 
-Peak RSS is the largest single process of a tree (ru_maxrss from wait4, exact); "tree MB"
-is the sum of the tree's RSS sampled every 50 ms. Every output is checked: ffprobe duration
-within one chunk of the expected, no FFmpeg decode errors, and the per-chunk test tones in
-order (no gap, no repeat, no swap).
+Peak RSS is the largest single process of a tree (GNU time's %M: ru_maxrss from wait4 of a
+tiny parent, exact; a plain fork from this process would inherit this process's own
+high-water mark); "tree MB" is the sum of the tree's RSS sampled every 100 ms. Every output
+is checked: ffprobe duration within one chunk of the expected, no FFmpeg decode errors, and
+the per-chunk test tones in order (no gap, no repeat, no swap).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -43,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 REFERER = "https://x.com/"
 CHUNK_SECONDS = 3.008
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 DROP_ENV = ("AUDIOFETCH_X_AUTH_TOKEN", "AUDIOFETCH_X_CT0", "TWITTER_AUTH_TOKEN", "TWITTER_CT0",
             "IMAGEIO_FFMPEG_EXE")
 
@@ -69,9 +73,8 @@ def serve(chunks: int, latency: float, junk_every: int) -> None:
 
 
 @contextlib.contextmanager
-def fake_x(args: argparse.Namespace, junk_every: int, workdir: Path):
+def fake_x(args: argparse.Namespace, junk_every: int, log_path: Path):
     """Start the fake X in its own process; yield what its --serve mode printed."""
-    log_path = workdir / f"server-junk{junk_every}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--serve",
@@ -131,7 +134,9 @@ def _session_rss(sid: int) -> int:
 def measure(cmd: list[str], *, env: dict[str, str], log: Path, timeout: float,
             cwd: Path = ROOT) -> tuple[int, float, float, float, str]:
     """Run `cmd` in its own session: (exit code, wall s, peak RSS MB, tree RSS MB, stdout)."""
-    out_path = log.with_suffix(".out")
+    out_path, rss_path = log.with_suffix(".out"), log.with_suffix(".rss")
+    if TIME:  # GNU time's %M: the largest process of the tree, from wait4 of a tiny parent
+        cmd = [TIME, "-f", "%M", "-o", str(rss_path), *cmd]
     with open(out_path, "wb") as out, open(log, "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
@@ -141,7 +146,7 @@ def measure(cmd: list[str], *, env: dict[str, str], log: Path, timeout: float,
 
         def sample() -> None:
             nonlocal tree_peak
-            while not done.wait(0.05):
+            while not done.wait(0.1):
                 tree_peak = max(tree_peak, _session_rss(proc.pid))
 
         def kill() -> None:
@@ -160,7 +165,12 @@ def measure(cmd: list[str], *, env: dict[str, str], log: Path, timeout: float,
         kill()  # anything the tool left behind in its session
         proc.returncode = os.waitstatus_to_exitcode(status)
     code = proc.returncode if wall < timeout else -9
-    peak = usage.ru_maxrss / 1024  # KiB on Linux
+    try:
+        peak = int(rss_path.read_text().split()[-1]) / 1024  # KiB
+    except (OSError, ValueError, IndexError):
+        # ru_maxrss of our own child also counts this process's RSS at fork/exec time
+        # (Linux keeps the pre-exec high-water mark), so it is only an upper bound.
+        peak = usage.ru_maxrss / 1024
     return code, wall, peak, tree_peak / 2**20, out_path.read_text(errors="replace")
 
 
@@ -215,6 +225,9 @@ def run_ytdlp(space: dict, kind: str, args, work: Path, ffmpeg: str) -> Run:
     run = Run(f"yt-dlp (-N {args.workers})", kind)
     out_dir = work / f"ytdlp-{kind}"
     out_dir.mkdir()
+    # The FFmpeg binary itself, not a folder: with no ffprobe beside it, yt-dlp cannot see
+    # that its joined fragments are raw ADTS and always remuxes them into a real MP4 (with
+    # an ffprobe it skips the remux and leaves ADTS in a file named .mp4).
     cmd = [sys.executable, "-m", "yt_dlp", "--ignore-config", "--no-cache-dir", "--no-mtime",
            "--newline", "--no-progress", "--hls-prefer-native", "--downloader", "m3u8:native",
            "--concurrent-fragments", str(args.workers), "--add-header", f"Referer:{REFERER}",
@@ -231,8 +244,41 @@ def run_ytdlp(space: dict, kind: str, args, work: Path, ffmpeg: str) -> Run:
 
 # -- checking an output ---------------------------------------------------------------------
 
+def chunk_tones(path: Path, ffmpeg: str, rate: int = 8000) -> list[int]:
+    """The test tone (Hz, to 100 Hz) of each 3.008 s window, like space_audio.measure_tones.
+
+    Streams mono PCM at 8 kHz (the tones stay under 1.9 kHz), so two hours cost seconds and
+    a few MB instead of 1.4 GB of 48 kHz samples in a Python loop.
+    """
+    window = round(CHUNK_SECONDS * rate)  # 24064 samples: whole, 3.008 s is 376 / 125
+    proc = subprocess.Popen([ffmpeg, "-v", "quiet", "-i", str(path), "-map", "0:a", "-ac", "1",
+                             "-ar", str(rate), "-f", "s16le", "pipe:1"],
+                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    tones: list[int] = []
+    with proc:
+        while len(block := proc.stdout.read(window * 2)) == window * 2:
+            middle = block[window // 2:window // 2 + window]  # middle half, in bytes
+            tones.append(_tone(middle, rate))
+    return tones
+
+
+def _tone(pcm: bytes, rate: int) -> int:
+    try:
+        import numpy as np
+    except ImportError:
+        import array
+        samples = array.array("h", pcm)
+        crossings = sum((a < 0) != (b < 0) for a, b in itertools.pairwise(samples))
+        count = len(samples)
+    else:
+        negative = np.frombuffer(pcm, dtype="<i2") < 0
+        crossings = int(np.count_nonzero(negative[1:] != negative[:-1]))
+        count = len(negative)
+    return round(crossings / 2 / (count / rate) / 100) * 100
+
+
 def check_output(run: Run, space: dict, ffmpeg: str, work: Path) -> None:
-    from tests.fakes.space_audio import measure_tones, tone_hz
+    from tests.fakes.space_audio import tone_hz
 
     if run.exit_code != 0 or not run.output:
         run.check = "failed" if run.exit_code != -9 else "timed out"
@@ -257,7 +303,7 @@ def check_output(run: Run, space: dict, ffmpeg: str, work: Path) -> None:
     if errors or decode.returncode:
         run.details.append(f"{len(errors)} decode error lines (first: {errors[0][:120]!r})"
                            if errors else f"decoder exit code {decode.returncode}")
-    tones = measure_tones(path)
+    tones = chunk_tones(path, ffmpeg)
     wanted = [tone_hz(seq) for seq in space["sequence"]]
     wrong = sum(1 for a, b in zip(tones, wanted, strict=False) if a != b) + \
         abs(len(tones) - len(wanted))
@@ -281,34 +327,36 @@ def benchmark(args: argparse.Namespace) -> dict:
     work = Path(tempfile.mkdtemp(prefix="audiofetch-bench-spaces-"))
     runs: list[Run] = []
     spaces: dict[str, dict] = {}
+    plan: list[tuple[str, str]] = [("AudioFetch", "junk")]
+    for kind in kinds:
+        if not args.skip_ytdlp:
+            plan.append(("yt-dlp", kind))
+        if not args.skip_ffmpeg:
+            plan.append(("FFmpeg", kind))
     try:
-        for kind in ["junk", *[k for k in kinds if k != "junk"]]:
-            peers = kind in kinds and not (args.skip_ffmpeg and args.skip_ytdlp)
-            if kind != "junk" and not peers:
-                continue
-            with fake_x(args, 7 if kind == "junk" else 0, work) as space:
+        for tool, kind in plan:
+            # A fresh fake per run: no run inherits another's connections or request log.
+            with fake_x(args, 7 if kind == "junk" else 0,
+                        work / f"server-{len(runs)}-{tool}-{kind}.log") as space:
                 spaces[kind] = space
-                todo = []
-                if kind == "junk":
-                    todo.append((run_audiofetch, (space, args, work)))
-                if peers and not args.skip_ytdlp:
-                    todo.append((run_ytdlp, (space, kind, args, work, ffmpeg)))
-                if peers and not args.skip_ffmpeg:
-                    todo.append((run_ffmpeg, (space, kind, args, work, ffmpeg)))
-                for tool, tool_args in todo:
-                    run = tool(*tool_args)
-                    print(f"  {run.tool:<16} {run.space:<5} {run.wall_s:8.2f} s "
-                          f"(exit {run.exit_code})", file=sys.stderr, flush=True)
-                    check_output(run, space, ffmpeg, work)
-                    runs.append(run)
+                if tool == "AudioFetch":
+                    run = run_audiofetch(space, args, work)
+                elif tool == "yt-dlp":
+                    run = run_ytdlp(space, kind, args, work, ffmpeg)
+                else:
+                    run = run_ffmpeg(space, kind, args, work, ffmpeg)
+            print(f"  {run.tool:<16} {run.space:<5} {run.wall_s:8.2f} s (exit {run.exit_code})",
+                  file=sys.stderr, flush=True)
+            check_output(run, spaces[kind], ffmpeg, work)
+            runs.append(run)
     finally:
         if args.keep:
             print(f"kept: {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
     ours = next(r for r in runs if r.tool == "AudioFetch")
-    for run in runs:
-        run.ratio = run.wall_s / ours.wall_s if ours.wall_s else None
+    for run in runs:  # a run that failed has no meaningful speed
+        run.ratio = run.wall_s / ours.wall_s if ours.wall_s and run.exit_code == 0 else None
     return {"chunks": args.chunks, "latency_s": args.latency, "workers": args.workers,
             "expected_duration_s": spaces["junk"]["expected_duration"],
             "junk_chunks": spaces["junk"]["junk_chunks"], "ffmpeg": ffmpeg,
@@ -343,7 +391,7 @@ def print_table(report: dict) -> None:
     print(head)
     print("-" * len(head))
     for r in report["runs"]:
-        ratio = f"{r['ratio']:.1f}x" if r["ratio"] is not None else "-"
+        ratio = f"{r['ratio']:.1f}x" if r["ratio"] is not None else "n/a"
         print(f"{r['tool']:<16} {r['space']:<6} {r['wall_s']:>8.2f} {r['peak_rss_mb']:>12.1f} "
               f"{r['tree_rss_mb']:>8.1f} {ratio:>14}  {r['check']}")
         for detail in r["details"]:

@@ -159,7 +159,8 @@ async def download_segments(
                         on_bytes(total_done - seen)
                     seen = total_done
 
-                await net.download(client, url, path, on_progress=progress, headers=headers)
+                await net.download(client, url, path, on_progress=progress, headers=headers,
+                                   durable=False)
                 if fixup is not None and is_segment:
                     await asyncio.to_thread(fixup, path)
             if is_segment:

@@ -191,6 +191,7 @@ class _Job:
     max_bytes: int | None
     headers: dict[str, str]
     chunk_size: int
+    durable: bool = True
     part: Path = field(init=False)
     range_ok: bool = True
     validator: str | None = None
@@ -208,16 +209,18 @@ async def download(client: httpx.AsyncClient, url: str, dest: Path, *,
                    on_progress: ProgressCallback | None = None, expect: str = "any",
                    max_bytes: int | None = None, policy: RetryPolicy | None = None,
                    headers: dict[str, str] | None = None, resume: bool = True,
-                   chunk_size: int = 256 * 1024) -> DownloadResult:
+                   chunk_size: int = 256 * 1024, durable: bool = True) -> DownloadResult:
     """Stream `url` into `dest`.part, resuming with Range after cuts; rename it when complete.
 
     `policy.attempts` bounds consecutive failures that add no bytes to the .part, so a long
     download over a flaky line keeps going as long as each try gets further.
+    `durable=False` skips the fsync, for intermediate pieces (HLS segments) that are joined
+    into a file that is itself written safely.
     """
     if expect not in ("any", "audio"):
         raise ValueError(f"expect must be 'any' or 'audio', not {expect!r}")
     job = _Job(client, url, Path(dest), on_progress, expect, max_bytes, dict(headers or {}),
-               chunk_size)
+               chunk_size, durable)
     with _disk_errors(job.dest):
         job.part.parent.mkdir(parents=True, exist_ok=True)
         if not resume:
@@ -299,7 +302,8 @@ async def _receive(job: _Job, response: httpx.Response, offset: int) -> Download
                                  f"{total} bytes."))
         # fsync so that a crash right after the rename cannot leave a hollow "finished" file.
         out.flush()
-        await asyncio.to_thread(os.fsync, out.fileno())
+        if job.durable:
+            await asyncio.to_thread(os.fsync, out.fileno())
     return _finish(job, response, done, resumed=status == 206 and offset > 0)
 
 

@@ -42,21 +42,12 @@ def clean_chunk(data: bytes) -> bytes:
     return data[sync.start():]
 
 
-def clean_chunk_file(path: Path) -> None:
-    """Rewrite a downloaded chunk in place as pure ADTS."""
-    data = path.read_bytes()
-    cleaned = clean_chunk(data)
-    if len(cleaned) != len(data):
-        path.write_bytes(cleaned)
-
-
-def join_chunks(paths: Iterable[Path], dest: Path, block: int = 1 << 20) -> int:
-    """Concatenate cleaned chunks into one ADTS file; returns its size."""
+def join_chunks(paths: Iterable[Path], dest: Path) -> int:
+    """Clean each chunk (a few dozen KB) in memory and append it to one ADTS file."""
     total = 0
     with open(dest, "wb") as out:
         for path in paths:
-            with open(path, "rb") as src:
-                while piece := src.read(block):
-                    out.write(piece)
-                    total += len(piece)
+            cleaned = clean_chunk(path.read_bytes())
+            out.write(cleaned)
+            total += len(cleaned)
     return total

@@ -16,7 +16,7 @@ import httpx
 
 from audiofetch_app.core import hls, net
 from audiofetch_app.core.job_context import JobError
-from audiofetch_app.sources.spaces.chunks import chunk_sequence, clean_chunk_file
+from audiofetch_app.sources.spaces.chunks import chunk_sequence
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class Recorder:
         done_before = len(have)
         paths = await hls.download_segments(
             self.http, playlist, self.recording.workdir, workers=self.workers,
-            on_bytes=self.on_bytes, fixup=clean_chunk_file,
+            on_bytes=self.on_bytes,
             on_segment=lambda n: self.on_chunks(done_before + n, total))
         for segment, path in zip(playlist.segments, paths, strict=True):
             have[segment.index] = (path, segment.duration)
