@@ -50,12 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     page = sub.add_parser("page", help="download every track a web page offers")
     page.add_argument("url")
-    page.add_argument("name", nargs="?")
-    page.add_argument("-o", "--output", type=Path)
-    page.add_argument("--plugin")
-    page.add_argument("--workers", type=int)
-    page.add_argument("--zip", action=argparse.BooleanOptionalAction, default=None)
-    page.add_argument("--list", action="store_true")
+    page.add_argument("name", nargs="?", help="a name for the collection (ZIP or folder)")
+    page.add_argument("-o", "--output", type=Path, help="folder to save into")
+    page.add_argument("--plugin", help="use only this player family")
+    page.add_argument("--workers", type=int, help="parallel track downloads, 1 to 20 (5)")
+    page.add_argument("--zip", action=argparse.BooleanOptionalAction, default=None,
+                      help="one ZIP (default) or a folder of files")
+    page.add_argument("--list", action="store_true", help="print the tracks, download nothing")
+    page.add_argument("--cookies", type=Path, help="a Netscape cookies.txt for the site")
 
     telegram = sub.add_parser("telegram", help="Telegram login, sessions, sources and sync")
     telegram.add_argument("rest", nargs=argparse.REMAINDER)
@@ -89,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_get(args))
         if command == "jobs":
             return asyncio.run(_jobs(args))
+        if command == "page":
+            from audiofetch_app.cli_page import page_command
+
+            return asyncio.run(page_command(args))
         if command == "space":
             from audiofetch_app.cli_space import space_command
 
@@ -106,7 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 _LATER = {
-    "page": "Page audio downloads",
     "telegram": "Telegram sync",
 }
 

@@ -62,8 +62,9 @@ def test_page_audio_link_downloads_in_the_browser(tmp_path: Path, http_server) -
                     page.get_by_role("tab", name="Page audio").click()
                     link_input = page.get_by_label("Link").locator("visible=true").first
                     link_input.fill(link)
-                    page.get_by_role("button", name="Download").locator("visible=true") \
-                        .first.click()
+                    page.get_by_role("button", name="Find audio").click()
+                    expect(page.get_by_text("Found 1 track")).to_be_visible()
+                    page.get_by_role("button", name="Download selected").click()
 
                     page.get_by_role("tab", name="Jobs").click()
                     done = page.locator('.job-row[data-job-state="done"]')

@@ -81,8 +81,7 @@ def test_jobs_resume_and_delete(tmp_path: Path, http_server, tone: bytes) -> Non
     assert run_cli("jobs", "resume", "nope", home=home).returncode == 2
 
 
-@pytest.mark.parametrize("command", [
-                                     ["page", "https://example.com"], ["telegram"]])
+@pytest.mark.parametrize("command", [["telegram"]])
 def test_later_commands_say_so(tmp_path: Path, command: list[str]) -> None:
     result = run_cli(*command, home=tmp_path)
     assert result.returncode != 0 and "not available" in result.stderr

@@ -37,7 +37,8 @@ async def manager(tmp_path: Path):
 def test_registry_claims_audio_and_hls_links() -> None:
     assert registry.detect_kind("https://cdn.example/a/Chapter%201.mp3?x=1") == "direct"
     assert registry.detect_kind("https://cdn.example/live/list.m3u8") == "direct"
-    assert registry.detect_kind("https://example.com/blog/post") is None
+    assert registry.detect_kind("https://example.com/blog/post") == "page"
+    assert registry.detect_kind("https://x.com/i/spaces/1YqKDqDkXvWJV") == "space"
     assert direct.title_from_url("https://h/x/Chapter_01%20Intro.mp3") == "Chapter 01 Intro"
 
 

@@ -73,6 +73,8 @@ async def test_direct_link_from_page_tab_reaches_done(user: User, runtime, http_
     tone = make_tone(tmp_path / "t.mp3").read_bytes()
     http_server.add("/music/Song.mp3", tone, content_type="audio/mpeg")
     user.find(marker="page-link").type(http_server.url_for("/music/Song.mp3"))
+    user.find(marker="page-find").click()
+    await user.should_see("Found 1 track", retries=50)
     user.find(marker="page-download").click()
     await _until(lambda: runtime.jobs.count() == 1)
     job = runtime.jobs.list()[0]
@@ -86,7 +88,7 @@ async def test_direct_link_from_page_tab_reaches_done(user: User, runtime, http_
 
 async def test_bad_link_is_refused_with_a_sentence(user: User, runtime) -> None:
     user.find(marker="page-link").type("ftp://example.com/a.mp3")
-    user.find(marker="page-download").click()
+    user.find(marker="page-find").click()
     await user.should_see("Only http:// and https:// links can be downloaded.")
     assert runtime.jobs.count() == 0
 
@@ -203,3 +205,26 @@ async def test_spaces_tab_explains_refusals(user: User, runtime, fake_x) -> None
     user.find(marker="space-link").clear().type("https://x.com/someone")
     user.find(marker="space-preview").click()
     await user.should_see("Paste an X Space link", retries=10)
+
+
+async def test_page_tab_finds_tracks_and_downloads_selected(user: User, runtime, http_server,
+                                                            tmp_path: Path) -> None:
+    from tests.test_page import serve_site
+
+    tone = make_tone(tmp_path / "t.mp3", seconds=1).read_bytes()
+    url = serve_site(http_server, tone)
+    user.find(marker="page-link").type(url)
+    user.find(marker="page-find").click()
+    await user.should_see("Found 3 tracks", retries=50)
+    table = user.find(marker="page-tracks").elements.pop()
+    assert [row["url"].rsplit("/", 1)[1] for row in table.rows] == [
+        "ch1.mp3", "ch2.mp3", "ch3.mp3"]
+    table.selected = table.rows[:2]  # untick the third
+    user.find(marker="page-name").clear().type("Two Chapters")
+    user.find(marker="page-download").click()
+    await _until(lambda: runtime.jobs.count() == 1)
+    job = await asyncio.wait_for(runtime.jobs.wait(runtime.jobs.list()[0].id), 60)
+    assert job.state == JobState.DONE, job.error
+    assert Path(job.output_path).name == "Two Chapters.zip" and job.items_total == 2
+    progress = user.find(marker="page-progress").elements.pop()
+    await _until(lambda: [r["state"] for r in progress.rows] == ["done", "done"])

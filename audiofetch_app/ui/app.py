@@ -97,6 +97,7 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
 
     from audiofetch_app.runtime import open_runtime
     from audiofetch_app.ui import shell, state
+    from audiofetch_app.web.api import build_router
 
     state.native_mode = native
 
@@ -111,6 +112,7 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
 
     app.on_startup(startup)
     app.on_shutdown(shutdown)
+    app.include_router(build_router(state.runtime))
 
     @app.post(FOCUS_PATH, include_in_schema=False)
     def focus(request: Request) -> dict:

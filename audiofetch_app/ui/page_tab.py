@@ -1,16 +1,165 @@
-"""The Page audio tab. Until page detection lands it takes direct audio links."""
+"""The Page audio tab: find a page's tracks, pick some, save them as a ZIP or a folder."""
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 from nicegui import ui
 
+from audiofetch_app.core import net
+from audiofetch_app.core.job_context import JobError
+from audiofetch_app.core.jobs import JobEvent
+from audiofetch_app.core.units import human_bytes
 from audiofetch_app.runtime import Runtime
-from audiofetch_app.ui.link_form import LinkForm
+from audiofetch_app.sources import direct
+from audiofetch_app.sources.direct import check_url
+from audiofetch_app.sources.page.downloader import planned_extension
+from audiofetch_app.sources.page.finder import FoundPage, find_tracks
+from audiofetch_app.sources.page.source import KIND
+
+HEAD_TIMEOUT = 5.0
+COLUMNS = [
+    {"name": "n", "label": "#", "field": "n", "align": "right"},
+    {"name": "title", "label": "Title", "field": "title", "align": "left"},
+    {"name": "family", "label": "Found by", "field": "family", "align": "left"},
+    {"name": "type", "label": "Type", "field": "type", "align": "left"},
+    {"name": "size", "label": "Size", "field": "size", "align": "right"},
+]
+PROGRESS_COLUMNS = [
+    {"name": "n", "label": "#", "field": "n", "align": "right"},
+    {"name": "name", "label": "File", "field": "name", "align": "left"},
+    {"name": "state", "label": "State", "field": "state", "align": "left"},
+    {"name": "progress", "label": "Progress", "field": "progress", "align": "right"},
+]
+
+
+async def head_size(client, url: str) -> int | None:
+    """Content-Length from a HEAD request, when the server answers one quickly."""
+    try:
+        response = await asyncio.wait_for(client.head(url), HEAD_TIMEOUT)
+    except (TimeoutError, httpx.HTTPError):  # a size is a nicety, never an error
+        return None
+    length = response.headers.get("content-length")
+    return int(length) if response.status_code < 400 and length and length.isdigit() else None
+
+
+class PageTab:
+    def __init__(self, runtime: Runtime, on_started) -> None:
+        self.runtime = runtime
+        self.on_started = on_started
+        self.found: FoundPage | None = None
+        self.job_id: str | None = None
+        settings = runtime.settings.get()
+        ui.label("Page audio").classes("text-h6")
+        ui.label("Paste the link of a page with audio players (an audiobook's chapter list, "
+                 "a podcast page, a blog post) to find every track it offers.") \
+            .classes("text-grey-7")
+        with ui.row().classes("w-full items-start no-wrap gap-2"):
+            self.link = ui.input("Link", placeholder="https://example.com/audiobook/chapters") \
+                .props("clearable outlined").classes("grow link-input").mark("page-link")
+            self.link.on("keydown.enter", self.find)
+            self.find_button = ui.button("Find audio", icon="search", on_click=self.find) \
+                .classes("q-mt-sm").mark("page-find")
+        self.status = ui.label().classes("text-grey-8").mark("page-status")
+        self.table = ui.table(columns=COLUMNS, rows=[], row_key="url",
+                              selection="multiple").classes("w-full").mark("page-tracks")
+        self.table.set_visibility(False)
+        with ui.row().classes("w-full items-end gap-4") as self.options:
+            self.name = ui.input("Collection name").classes("w-72").mark("page-name")
+            self.as_zip = ui.toggle({True: "ZIP", False: "Folder"},
+                                    value=settings.page_zip).mark("page-zip")
+            self.workers = ui.number("Parallel downloads", min=1, max=20, precision=0,
+                                     value=settings.page_workers).classes("w-40") \
+                .mark("page-workers")
+            ui.button("Download selected", icon="download", on_click=self.download) \
+                .mark("page-download")
+        self.options.set_visibility(False)
+        self.progress = ui.table(columns=PROGRESS_COLUMNS, rows=[], row_key="n") \
+            .classes("w-full").mark("page-progress")
+        self.progress.set_visibility(False)
+        ui.context.client.on_delete(runtime.jobs.subscribe(self._on_event))
+
+    async def find(self) -> None:
+        try:
+            url = check_url(self.link.value or "")
+        except JobError as exc:
+            ui.notify(str(exc), type="negative")
+            return
+        self.status.set_text("Looking for audio…")
+        self.find_button.props("loading")
+        try:
+            async with net.make_client(referer=url) as client:
+                self.found = await find_tracks(client, url)
+                self._show_tracks()
+                sizes = await asyncio.gather(*(head_size(client, t.url)
+                                               for t in self.found.tracks[:200]))
+        except (JobError, net.NetError) as exc:
+            self.status.set_text(str(exc))
+            self.table.set_visibility(False)
+            self.options.set_visibility(False)
+            return
+        finally:
+            self.find_button.props(remove="loading")
+        for row, size in zip(self.table.rows, sizes, strict=False):
+            row["size"] = human_bytes(size) if size else ""
+        self.table.update()
+
+    def _show_tracks(self) -> None:
+        found = self.found
+        rows = [{"n": n, "title": t.title or "—", "family": t.family,
+                 "type": (t.mime or planned_extension(t)), "size": "", "url": t.url}
+                for n, t in enumerate(found.tracks, start=1)]
+        self.table.rows = rows
+        self.table.selected = list(rows)
+        self.table.update()
+        self.table.set_visibility(True)
+        self.options.set_visibility(True)
+        self.name.set_value(found.title)
+        count = len(rows)
+        self.status.set_text(f"Found {count} track{'s' if count != 1 else ''} on {found.title}.")
+
+    async def download(self) -> None:
+        if self.found is None:
+            return
+        chosen = [row["url"] for row in self.table.selected]
+        if not chosen:
+            ui.notify("Tick at least one track.", type="warning")
+            return
+        tracks = self.found.tracks
+        if len(tracks) == 1 and tracks[0].family == "direct":
+            # The link was the audio itself: save it as it is, no archive around one file.
+            job = await self.runtime.jobs.submit(direct.KIND, tracks[0].url,
+                                                 title=direct.title_from_url(tracks[0].url))
+            ui.notify(f"Started: {job.title}", type="info")
+            self.on_started()
+            return
+        options = {"name": (self.name.value or "").strip() or self.found.title,
+                   "zip": bool(self.as_zip.value), "workers": int(self.workers.value or 5)}
+        if len(chosen) != len(self.found.tracks):
+            options["selected"] = chosen
+        job = await self.runtime.jobs.submit(KIND, self.found.url, options,
+                                             title=options["name"])
+        self.job_id = job.id
+        self.progress.rows = []
+        self.progress.update()
+        self.progress.set_visibility(True)
+        ui.notify(f"Started: {job.title}", type="info")
+
+    def _on_event(self, event: JobEvent) -> None:
+        if event.job.id != self.job_id:
+            return
+        tracks = (event.job.detail or {}).get("tracks") or []
+        rows = []
+        for item in tracks:
+            total, done = item.get("total"), item.get("done") or 0
+            pct = f"{done * 100 // total}%" if total else human_bytes(done) if done else ""
+            state = item.get("error") or item["state"]
+            rows.append({"n": item["n"], "name": item["name"], "state": state,
+                         "progress": "100%" if item["state"] == "done" else pct})
+        self.progress.rows = rows
+        self.progress.update()
 
 
 def build(runtime: Runtime, on_started) -> None:
-    ui.label("Page audio").classes("text-h6")
-    ui.label("Paste a link to an audio file (mp3, m4a, ogg, opus, flac, wav …) or an HLS "
-             "audio playlist.").classes("text-grey-7")
-    LinkForm(runtime.jobs, placeholder="https://example.com/audio/episode-1.mp3",
-             on_started=on_started, marker="page")
+    PageTab(runtime, on_started)

@@ -1,0 +1,1 @@
+"""Page audio: every track a page's players expose, downloaded in parallel to a ZIP or folder."""

@@ -1,0 +1,271 @@
+"""The Page audio job: find the tracks, fetch them in parallel, write a ZIP or a folder."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from audiofetch_app.core import ffmpeg, net, registry, streams
+from audiofetch_app.core.job_context import JobContext, JobError
+from audiofetch_app.core.jobs import user_message
+from audiofetch_app.core.naming import render_template, safe_filename, unique_path
+from audiofetch_app.core.zipstream import ZipMember, write_zip, zip_chunks
+from audiofetch_app.sources.direct import title_from_url
+from audiofetch_app.sources.page.archive import DownloadArchive
+from audiofetch_app.sources.page.downloader import fetch_track, planned_extension
+from audiofetch_app.sources.page.finder import find_tracks
+from audiofetch_app.sources.page.tracks import Track
+
+KIND = "page"
+DEFAULT_TEMPLATE = "{n:02d} - {title}.{ext}"
+MAX_WORKERS = 20
+STREAM_RESUMES = 5  # a streamed track may be cut and continued this many times
+
+
+def track_names(tracks: list[Track], template: str, album: str) -> list[str]:
+    """`NN - Title.ext` for each track, numbered in page order, unique and safe."""
+    width = max(2, len(str(len(tracks))))
+    template = template.replace("{n:02d}", f"{{n:0{width}d}}")
+    names: list[str] = []
+    seen: set[str] = set()
+    for n, track in enumerate(tracks, start=1):
+        title = track.title or title_from_url(track.url)
+        name = render_template(template, {"n": n, "title": title, "album": album},
+                               ext=planned_extension(track)).replace("/", "_")
+        stem, dot, ext = name.rpartition(".")
+        candidate, k = name, 2
+        while candidate.lower() in seen:
+            candidate = f"{stem} ({k}){dot}{ext}"
+            k += 1
+        seen.add(candidate.lower())
+        names.append(candidate)
+    return names
+
+
+class PageRun:
+    """One run of a page job; per-track state lives in job.detail for the UI."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        opts = ctx.options
+        self.workers = max(1, min(MAX_WORKERS, int(
+            opts.get("workers") or getattr(ctx.settings, "page_workers", 5) or 5)))
+        self.as_zip = bool(opts.get("zip", getattr(ctx.settings, "page_zip", True)))
+        self.tagging = bool(opts.get("tags", True))
+        self.byte_counts: dict[int, int] = {}
+        self.failed: list[dict[str, Any]] = []
+
+    def _track_state(self, index: int, **changes: Any) -> None:
+        self.ctx.job.detail["tracks"][index].update(changes)
+
+    def _bytes(self, index: int, done: int, total: int | None) -> None:
+        self.byte_counts[index] = done
+        self._track_state(index, done=done, total=total)
+        self.ctx.progress(bytes_done=sum(self.byte_counts.values()))
+
+    async def run(self) -> None:
+        ctx = self.ctx
+        cookies = net.load_cookies_txt(ctx.options["cookies_file"]) \
+            if ctx.options.get("cookies_file") else None
+        async with net.make_client(referer=ctx.job.url, cookies=cookies,
+                                   max_connections=self.workers * 2) as client:
+            found = await find_tracks(client, ctx.job.url, ctx.options.get("plugin"))
+            tracks = found.tracks
+            wanted = ctx.options.get("selected")
+            if wanted:
+                chosen = set(wanted)
+                tracks = [t for t in tracks if t.url in chosen]
+                if not tracks:
+                    raise JobError("None of the chosen tracks are on the page any more.")
+            album = ctx.options.get("name") or found.title
+            if not ctx.job.title:
+                ctx.set_title(album)
+            template = getattr(ctx.settings, "page_template", None) or DEFAULT_TEMPLATE
+            names = track_names(tracks, template, album)
+            ctx.job.detail["tracks"] = [
+                {"n": n, "title": t.title or title_from_url(t.url), "url": t.url,
+                 "family": t.family, "name": name, "state": "queued", "done": 0, "total": None}
+                for n, (t, name) in enumerate(zip(tracks, names, strict=True), start=1)]
+            ctx.progress(items_done=0, items_total=len(tracks), force=True)
+            self.client, self.album = client, album
+            if ctx.options.get("stream"):
+                await streams.hub.produce(ctx.job.id, zip_chunks(self._streamed(tracks, names)))
+            elif self.as_zip:
+                await self._to_zip(tracks, names, safe_filename(album, "audio"))
+            else:
+                await self._to_folder(tracks, names, safe_filename(album, "audio"))
+        if self.failed:
+            ctx.remember(failed=self.failed)
+            first = self.failed[0]
+            raise JobError(f"{len(self.failed)} of {len(tracks)} tracks failed; "
+                           f"{first['name']}: {first['error']}")
+
+    async def _one(self, index: int, track: Track, dest: Path) -> Path | None:
+        self._track_state(index, state="running")
+        try:
+            path = await fetch_track(self.client, track, dest, workers=4,
+                                     on_bytes=lambda d, t: self._bytes(index, d, t))
+            if self.tagging:
+                meta = {"title": track.title or title_from_url(track.url),
+                        "album": self.album, "track": str(index + 1)}
+                try:
+                    await ffmpeg.retag(path, meta)
+                except ffmpeg.FFmpegError as exc:  # tags are a nicety; the audio is saved
+                    self.ctx.log.info("Could not tag %s: %s", path.name, exc)
+        except (net.NetError, ffmpeg.FFmpegError, JobError, OSError, ValueError) as exc:
+            message = user_message(exc)
+            self._track_state(index, state="failed", error=message)
+            self.failed.append({"name": dest.name, "url": track.url, "error": message})
+            self.ctx.log.warning("Track failed: %s: %s", dest.name, message)
+            return None
+        self._track_state(index, state="done")
+        self.ctx.progress(items_done=self.ctx.job.items_done + 1, force=True)
+        return path
+
+    async def _run_all(self, jobs: list[tuple[int, Track, Path]], on_done) -> None:
+        semaphore = asyncio.Semaphore(self.workers)
+
+        async def worker(index: int, track: Track, dest: Path) -> None:
+            async with semaphore:
+                path = await self._one(index, track, dest)
+            if path is not None:
+                await on_done(index, track, path)
+
+        await asyncio.gather(*(worker(*job) for job in jobs))
+
+    async def _streamed(self, tracks: list[Track], names: list[str]
+                        ) -> AsyncIterator[ZipMember]:
+        """Members read straight from the network into the caller's ZIP: nothing on disk."""
+        for index, (track, name) in enumerate(zip(tracks, names, strict=True)):
+            self._track_state(index, state="running")
+            try:
+                response = await self.client.send(
+                    self.client.build_request("GET", track.url), stream=True)
+                if response.status_code >= 400 or response.headers.get(
+                        "content-type", "").startswith("text/html"):
+                    await response.aclose()
+                    if response.status_code >= 400:
+                        raise net.HTTPStatusError(response.status_code, track.url)
+                    raise net.NotAudioError(f"Expected audio from {track.url} but the server "
+                                            "sent a web page.")
+            except (net.NetError, httpx.HTTPError) as exc:
+                message = user_message(exc)
+                self._track_state(index, state="failed", error=message)
+                self.failed.append({"name": name, "url": track.url, "error": message})
+                continue
+
+            async def body(response=response, index=index, url=track.url
+                           ) -> AsyncIterator[bytes]:
+                done, cuts = 0, 0
+                while True:
+                    try:
+                        async for block in response.aiter_bytes(256 * 1024):
+                            done += len(block)
+                            self._bytes(index, done, None)
+                            yield block
+                        return
+                    except httpx.TransportError:
+                        # Cut mid-track: go on from the next byte, or the archive breaks.
+                        cuts += 1
+                        if cuts > STREAM_RESUMES:
+                            raise
+                    finally:
+                        await response.aclose()
+                    await asyncio.sleep(net.DEFAULT_POLICY.backoff(cuts))
+                    response = await self._resume(url, done)
+
+            yield ZipMember(name, body)
+            self._track_state(index, state="done")
+            self.ctx.progress(items_done=self.ctx.job.items_done + 1, force=True)
+
+    async def _resume(self, url: str, offset: int) -> httpx.Response:
+        request = self.client.build_request("GET", url, headers={"Range": f"bytes={offset}-"})
+        response = await self.client.send(request, stream=True)
+        if response.status_code != 206 or not response.headers.get(
+                "content-range", "").startswith(f"bytes {offset}-"):
+            await response.aclose()
+            raise net.NetError(f"The download of {url} broke off and the server cannot "
+                               "continue it.")
+        return response
+
+    async def _to_folder(self, tracks: list[Track], names: list[str], folder_name: str) -> None:
+        folder = self.ctx.output_dir / folder_name
+        folder.mkdir(parents=True, exist_ok=True)
+        self.ctx.set_output(folder)
+        archive = DownloadArchive(folder)
+        jobs = []
+        for index, (track, name) in enumerate(zip(tracks, names, strict=True)):
+            if track.url in archive:
+                self._track_state(index, state="skipped")
+                self.ctx.progress(items_done=self.ctx.job.items_done + 1)
+                continue
+            dest = folder / name
+            self.ctx.track_partial(dest.with_name(dest.name + ".part"))
+            jobs.append((index, track, dest))
+
+        async def done(index: int, track: Track, path: Path) -> None:
+            archive.add(track.url)
+            self.ctx.add_file(path)
+
+        await self._run_all(jobs, done)
+
+    async def _to_zip(self, tracks: list[Track], names: list[str], zip_name: str) -> None:
+        dest = self.ctx.job.output_path and Path(self.ctx.job.output_path)
+        if not dest or dest.suffix != ".zip":
+            dest = unique_path(self.ctx.output_dir / f"{zip_name}.zip")
+        self.ctx.set_output(dest)
+        temp = self.ctx.track_partial(dest.with_name(f".{dest.name}.tracks"))
+        self.ctx.track_partial(dest.with_name(dest.name + ".part"))
+        temp.mkdir(parents=True, exist_ok=True)
+        finished: asyncio.Queue[tuple[Path, str] | BaseException | None] = asyncio.Queue()
+
+        async def members() -> AsyncIterator[ZipMember]:
+            previous: Path | None = None
+            while (item := await finished.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                if previous is not None:
+                    previous.unlink(missing_ok=True)  # fully written into the archive
+                path, name = item
+                previous = path
+                yield await ZipMember.from_file(path, name)
+            if previous is not None:
+                previous.unlink(missing_ok=True)
+
+        async def done(index: int, track: Track, path: Path) -> None:
+            await finished.put((path, path.name))
+
+        writer = asyncio.create_task(write_zip(members(), dest))
+        try:
+            jobs = [(i, t, temp / n) for i, (t, n) in enumerate(zip(tracks, names, strict=True))]
+            await self._run_all(jobs, done)
+            if len(self.failed) == len(tracks):
+                raise JobError(f"None of the {len(tracks)} tracks could be downloaded; "
+                               f"{self.failed[0]['name']}: {self.failed[0]['error']}")
+        except BaseException:
+            # End the member stream first: the ZIP writer waits on it from a worker thread,
+            # and cancelling it while it waits would never return.
+            finished.put_nowait(JobError("The download stopped."))
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(writer, 30)
+            raise
+        await finished.put(None)
+        await writer
+        shutil.rmtree(temp, ignore_errors=True)
+        self.ctx.untrack_partial(temp)
+        self.ctx.add_file(dest)
+
+
+async def run(ctx: JobContext) -> None:
+    await PageRun(ctx).run()
+
+
+registry.register(registry.Source(KIND, "Page audio", run,
+                                  matches=lambda url: url.startswith(("http://", "https://")),
+                                  priority=-10))

@@ -1,0 +1,114 @@
+"""The REST face: start, watch, cancel and delete jobs; stream a page's ZIP to the caller.
+
+Thin on purpose: every route calls the same services the window and the CLI use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from audiofetch_app.core import registry, streams
+from audiofetch_app.core.job_context import JobError
+from audiofetch_app.sources import direct, page, spaces
+from audiofetch_app.sources.page.finder import check_plugin
+
+
+class DownloadRequest(BaseModel):
+    url: str = Field(max_length=4096)
+    kind: Literal["auto", "space", "page", "direct"] = "auto"
+    name: str | None = Field(default=None, max_length=300)
+    workers: int | None = Field(default=None, ge=1, le=20)
+    plugin: str | None = Field(default=None, max_length=40)
+    zip: bool | None = None
+    stream: bool = False  # page only: collect the ZIP from /api/stream/{job_id}
+
+
+def _job_json(job: Any) -> dict[str, Any]:
+    data = job.to_dict()
+    data["progress"] = job.progress
+    return data
+
+
+def build_router(get_runtime: Callable[[], Any]) -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    def jobs():
+        return get_runtime().jobs
+
+    def require(job_id: str):
+        job = jobs().get(job_id)
+        if job is None:
+            raise HTTPException(404, detail=f"There is no job {job_id}.")
+        return job
+
+    @router.post("/download")
+    async def start_download(request: DownloadRequest) -> dict[str, str]:
+        try:
+            url = direct.check_url(request.url)
+            kind = request.kind
+            if kind == "auto":
+                kind = registry.detect_kind(url) or page.KIND
+            if kind == spaces.KIND:
+                from audiofetch_app.sources.spaces.metadata import parse_space_id
+
+                url = f"https://x.com/i/spaces/{parse_space_id(url)}"
+            check_plugin(request.plugin)
+        except JobError as exc:
+            raise HTTPException(422, detail=str(exc)) from exc
+        if request.stream and kind != page.KIND:
+            raise HTTPException(422, detail="Only page downloads can be streamed as a ZIP.")
+        options = {k: v for k, v in {
+            "name": request.name, "workers": request.workers, "plugin": request.plugin,
+            "zip": request.zip, "stream": request.stream or None}.items() if v is not None}
+        job = await jobs().submit(kind, url, options, title=request.name or "")
+        return {"job_id": job.id}
+
+    @router.get("/status/{job_id}")
+    async def status(job_id: str) -> dict[str, Any]:
+        return _job_json(require(job_id))
+
+    @router.get("/jobs")
+    async def list_jobs(offset: int = 0, limit: int = 100) -> dict[str, Any]:
+        page_of_jobs, total = jobs().page(offset=max(0, offset), limit=max(1, min(limit, 500)))
+        return {"total": total, "jobs": [_job_json(j) for j in page_of_jobs]}
+
+    @router.post("/jobs/{job_id}/cancel")
+    async def cancel(job_id: str) -> dict[str, Any]:
+        require(job_id)
+        return _job_json(await jobs().cancel(job_id))
+
+    @router.delete("/jobs/{job_id}")
+    async def delete(job_id: str, files: bool = False) -> dict[str, str]:
+        require(job_id)
+        await jobs().delete(job_id, with_files=files)
+        return {"deleted": job_id}
+
+    @router.get("/stream/{job_id}")
+    async def stream(job_id: str) -> StreamingResponse:
+        job = require(job_id)
+        if not job.options.get("stream"):
+            raise HTTPException(409, detail="This job saves to disk; start it with "
+                                            "\"stream\": true to collect it here.")
+        if not job.active:
+            raise HTTPException(409, detail=f"This stream is over (the job is {job.state.value});"
+                                            " start the download again to get a new one.")
+        try:
+            blocks = await streams.hub.attach(job_id)
+        except streams.StreamGone as exc:
+            raise HTTPException(409, detail=str(exc)) from exc
+        name = (job.title or "audio").replace('"', "")
+        return StreamingResponse(blocks, media_type="application/zip", headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}.zip"})
+
+    return router
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
