@@ -52,6 +52,10 @@ class Reader:
 
     def skip_value(self, i: int) -> int:
         """Index just after the expression at i: up to a `,`, `;` or closer at depth 0."""
+        return self._scan(i, stop_at_separators=True)
+
+    def _scan(self, i: int, *, stop_at_separators: bool) -> int:
+        """Index of the first closer at bracket depth 0 (or `,`/`;` there, if asked)."""
         depth = 0
         while i < len(self.tokens):
             self._spend()
@@ -63,7 +67,7 @@ class Reader:
                     if depth == 0:
                         return i
                     depth -= 1
-                elif tok.value in (",", ";") and depth == 0:
+                elif stop_at_separators and tok.value in (",", ";") and depth == 0:
                     return i
             i += 1
         return i
@@ -167,19 +171,9 @@ class Reader:
 
     def _close(self, i: int, closer: str) -> int:
         """After a surprise inside a literal: resume after the literal's own closer."""
-        depth = 0
-        while i < len(self.tokens):
-            self._spend()
-            tok = self.tokens[i]
-            if tok.kind == "punct":
-                if tok.value in _CLOSERS:
-                    depth += 1
-                elif tok.value in (")", "]", "}"):
-                    if depth == 0:
-                        return i + 1 if tok.value == closer else i
-                    depth -= 1
-            i += 1
-        return i
+        i = self._scan(i, stop_at_separators=False)
+        tok = self._at(i)
+        return i + 1 if tok is not None and tok.value == closer else i
 
 
 def parse_literal(text: str, env: dict[str, str] | None = None) -> Any | None:
