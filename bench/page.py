@@ -18,7 +18,6 @@ Peak RSS, tree MB and the process measuring are bench/spaces.py's (`measure`).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import json
 import shutil
@@ -95,28 +94,12 @@ def serve(mp3: Path, tracks: int, latency: float, bandwidth: int) -> None:
         fake.stop()
 
 
-@contextlib.contextmanager
 def site(mp3: Path, args: argparse.Namespace, log_path: Path):
     """Start the site in its own process; yield what its --serve mode printed."""
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--serve", "--mp3", str(mp3),
-             "--tracks", str(args.tracks), "--latency", str(args.latency),
-             "--bandwidth", str(args.bandwidth)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=ROOT, text=True)
-        try:
-            line = proc.stdout.readline()
-            if not line:
-                raise SystemExit(f"the site did not start:\n{log_path.read_text()}")
-            yield json.loads(line)
-        finally:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.terminate()
-                proc.wait(timeout=10)
+    return _spaces.served_process(
+        ["--mp3", str(mp3), "--tracks", str(args.tracks), "--latency", str(args.latency),
+         "--bandwidth", str(args.bandwidth)], log_path, "the site",
+        script=Path(__file__).resolve())
 
 
 # -- the runs ---------------------------------------------------------------------------------

@@ -73,18 +73,19 @@ def serve(chunks: int, latency: float, junk_every: int) -> None:
 
 
 @contextlib.contextmanager
-def fake_x(args: argparse.Namespace, junk_every: int, log_path: Path):
-    """Start the fake X in its own process; yield what its --serve mode printed."""
+def served_process(extra_args: list[str], log_path: Path, what: str, script: Path | None = None):
+    """Run `script --serve ...` in its own process; yield the JSON line it prints first.
+
+    The server lives until its stdin closes, so it never outlives the benchmark.
+    """
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--serve",
-             "--chunks", str(args.chunks), "--latency", str(args.latency),
-             "--junk-every", str(junk_every)],
+            [sys.executable, str(script or Path(__file__).resolve()), "--serve", *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=ROOT, text=True)
         try:
             line = proc.stdout.readline()
             if not line:
-                raise SystemExit(f"the fake X did not start:\n{log_path.read_text()}")
+                raise SystemExit(f"{what} did not start:\n{log_path.read_text()}")
             yield json.loads(line)
         finally:
             with contextlib.suppress(OSError):
@@ -94,6 +95,12 @@ def fake_x(args: argparse.Namespace, junk_every: int, log_path: Path):
             except subprocess.TimeoutExpired:
                 proc.terminate()
                 proc.wait(timeout=10)
+
+
+def fake_x(args: argparse.Namespace, junk_every: int, log_path: Path):
+    """Start the fake X in its own process; yield what its --serve mode printed."""
+    return served_process(["--chunks", str(args.chunks), "--latency", str(args.latency),
+                           "--junk-every", str(junk_every)], log_path, "the fake X")
 
 
 # -- measuring one process tree -------------------------------------------------------------

@@ -30,6 +30,7 @@ from tests.fakes.x_server import PUBLIC_BEARER, FakeSpace, FakeX, serve_space_fo
 BEARER = {"authorization": f"Bearer {PUBLIC_BEARER}"}
 REFERER = {"referer": "https://x.com/"}
 FEATURES = json.dumps({"spaces_2022_h2_spaces_communities": True}, separators=(",", ":"))
+LIVE_POLL = 0.05  # seconds between looks at the growing live playlist
 CHUNK_RE = re.compile(r"^chunk_\d{19}_(\d+)_a\.aac(\?type=live)?$")
 
 
@@ -345,7 +346,7 @@ def test_live_playlist_slides_grows_and_ends(fake_x, http):
         if "#EXT-X-ENDLIST" in playlist:
             break
         assert time.monotonic() < deadline, "the live Space never ended"
-        time.sleep(0.05)
+        time.sleep(LIVE_POLL)
     assert sequences == sorted(sequences) and sequences[-1] > sequences[0]
     assert max(seen) == 111
     final = http.get(replay_url, headers=REFERER).text
