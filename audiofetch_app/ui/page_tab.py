@@ -107,7 +107,7 @@ class PageTab:
 
     def _show_tracks(self) -> None:
         found = self.found
-        rows = [{"n": n, "title": t.title or "—", "family": t.family,
+        rows = [{"n": n, "title": t.title or direct.title_from_url(t.url), "family": t.family,
                  "type": (t.mime or planned_extension(t)), "size": "", "url": t.url}
                 for n, t in enumerate(found.tracks, start=1)]
         self.table.rows = rows
