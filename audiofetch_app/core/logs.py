@@ -62,8 +62,13 @@ class JobIdFilter(logging.Filter):
 class RedactingFormatter(logging.Formatter):
     """Formats as usual, then redacts: covers args, exceptions and tracebacks alike."""
 
+    def __init__(self, fmt: str, clear_line: bool = False) -> None:
+        super().__init__(fmt)
+        # On a terminal a progress bar may own the current line: wipe it first.
+        self.prefix = "\r\x1b[K" if clear_line else ""
+
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return self.prefix + redact(super().format(record))
 
 
 _handlers: list[logging.Handler] = []
@@ -85,7 +90,8 @@ def setup_logging(log_dir: Path | None, console_level: int = logging.INFO,
         if stream is not None:  # windowed frozen builds have no stderr
             handler = logging.StreamHandler(stream)
             handler.setLevel(console_level)
-            handler.setFormatter(formatter)
+            tty = bool(getattr(stream, "isatty", lambda: False)())
+            handler.setFormatter(RedactingFormatter(_FORMAT, clear_line=tty))
             handler.addFilter(JobIdFilter())
             _handlers.append(handler)
     log_path = None
