@@ -16,8 +16,6 @@ from audiofetch_app.core import ffmpeg, net
 
 log = logging.getLogger(__name__)
 
-SegmentFixup = Callable[[Path], None]
-
 
 class HlsError(Exception):
     """A playlist that cannot be used; the message is one sentence for the user."""
@@ -132,7 +130,6 @@ async def download_segments(
     workers: int = 8,
     on_bytes: Callable[[int], None] | None = None,
     on_segment: Callable[[int], None] | None = None,
-    fixup: SegmentFixup | None = None,
     headers: dict[str, str] | None = None,
 ) -> list[Path]:
     """Fetch every segment (and init/key files) into `workdir`; finished files are reused."""
@@ -161,8 +158,6 @@ async def download_segments(
 
                 await net.download(client, url, path, on_progress=progress, headers=headers,
                                    durable=False)
-                if fixup is not None and is_segment:
-                    await asyncio.to_thread(fixup, path)
             if is_segment:
                 done += 1
                 if on_segment:
