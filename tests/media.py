@@ -20,7 +20,7 @@ def make_tone(path: Path, seconds: float = 3.0, codec: str = "libmp3lame",
 
 
 def make_hls(folder: Path, seconds: float = 9.0, segment: float = 3.0,
-             segment_type: str = "mpegts") -> Path:
+             segment_type: str = "mpegts", key_url: str | None = None) -> Path:
     """An HLS VOD of AAC audio in `folder`: list.m3u8 plus its segments."""
     folder.mkdir(parents=True, exist_ok=True)
     ext = "ts" if segment_type == "mpegts" else "m4s"
@@ -31,6 +31,11 @@ def make_hls(folder: Path, seconds: float = 9.0, segment: float = 3.0,
             "-hls_segment_filename", str(folder / f"seg%d.{ext}")]
     if segment_type == "fmp4":
         args += ["-hls_fmp4_init_filename", "init.mp4"]
+    if key_url:  # AES-128: the key is served at key_url, as real encrypted streams do
+        (folder / "audio.key").write_bytes(bytes(range(16)))
+        info = folder / "keyinfo.txt"
+        info.write_text(f"{key_url}\n{folder / 'audio.key'}\n")
+        args += ["-hls_key_info_file", str(info)]
     subprocess.run([*args, str(folder / "list.m3u8")], check=True)
     return folder / "list.m3u8"
 

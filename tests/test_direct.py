@@ -180,3 +180,17 @@ async def test_corrupt_hls_segment_fails_with_sentence(manager: JobManager, http
         "direct", http_server.url_for("/bad/list.m3u8"))).id)
     assert done.state == JobState.FAILED
     assert "FFmpeg" in done.error and "\n" not in done.error
+
+
+async def test_aes128_encrypted_hls(manager: JobManager, http_server, tmp_path: Path) -> None:
+    folder = tmp_path / "enc"
+    make_hls(folder, seconds=6, key_url=http_server.url_for("/enc/audio.key"))
+    assert "METHOD=AES-128" in (folder / "list.m3u8").read_text()
+    (folder / "keyinfo.txt").unlink()
+    serve_folder(http_server, folder, "/enc", {**HLS_TYPES, ".key": "application/octet-stream"})
+    done = await manager.wait((await manager.submit(
+        "direct", http_server.url_for("/enc/list.m3u8"), {"name": "Secret"})).id)
+    assert done.state == JobState.DONE, done.error
+    duration = await probe_duration(Path(done.output_path))
+    assert duration is not None and abs(duration - 6) < 0.5
+    assert http_server.hits.get("/enc/audio.key")
