@@ -103,7 +103,7 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
 
     async def startup() -> None:
         state.set_runtime(await open_runtime(lock=lock))
-        log.info("%s is running at %s", APP_NAME, url)
+        log.debug("%s is running at %s", APP_NAME, url)  # the console already has it
 
     async def shutdown() -> None:
         runtime = state.runtime()
