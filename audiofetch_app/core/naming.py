@@ -27,7 +27,7 @@ def safe_filename(name: str, fallback: str = "audio", max_bytes: int = MAX_NAME_
     """Turn any text into one path component that every common file system accepts."""
     name = unicodedata.normalize("NFC", str(name))
     name = re.sub(r"\s+", " ", name)  # tabs and newlines from page titles become spaces
-    name = re.sub(r"\s*:\s*", " - ", name)  # "Chapter 3: Home" reads better as "Chapter 3 - Home"
+    name = re.sub(r"\s*:\s+", " - ", name)  # "Chapter 3: Home" reads better as "Chapter 3 - Home"
     name = _FORBIDDEN.sub("_", name).strip().strip(".").strip()
     if not name or set(name) <= {"_", " "}:
         name = fallback
