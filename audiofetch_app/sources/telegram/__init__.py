@@ -1,0 +1,1 @@
+"""Telegram: gateway protocol, Telethon adapter, login flow and sessions."""
