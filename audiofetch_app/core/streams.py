@@ -22,7 +22,7 @@ class StreamGone(Exception):
 @dataclass
 class _Stream:
     queue: asyncio.Queue[object] = field(default_factory=lambda: asyncio.Queue(QUEUE_BLOCKS))
-    taken: bool = False
+    taken: asyncio.Event = field(default_factory=asyncio.Event)
     gone: bool = False
 
 
@@ -40,12 +40,10 @@ class StreamHub:
         stream = self._streams[job_id] = _Stream()
         self._event(job_id).set()
         try:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + wait_for_reader
-            while not stream.taken:
-                if loop.time() > deadline:
-                    raise StreamGone("Nobody came to collect the stream.")
-                await asyncio.sleep(0.05)
+            try:
+                await asyncio.wait_for(stream.taken.wait(), wait_for_reader)
+            except TimeoutError as exc:
+                raise StreamGone("Nobody came to collect the stream.") from exc
             try:
                 async for block in blocks:
                     if block:
@@ -79,9 +77,9 @@ class StreamHub:
             self._ready.pop(job_id, None)
             raise StreamGone("The download did not start in time.") from exc
         stream = self._streams.get(job_id)
-        if stream is None or stream.taken:
+        if stream is None or stream.taken.is_set():
             raise StreamGone("Someone is already collecting this stream.")
-        stream.taken = True
+        stream.taken.set()
         return self._drain(stream)
 
     @staticmethod
