@@ -64,6 +64,17 @@ class PageRun:
     def _track_state(self, index: int, **changes: Any) -> None:
         self.ctx.job.detail["tracks"][index].update(changes)
 
+    def _failed(self, index: int, name: str, url: str, exc: BaseException) -> None:
+        """Note a track that could not be saved; the job goes on with the others."""
+        message = user_message(exc)
+        self._track_state(index, state="failed", error=message)
+        self.failed.append({"name": name, "url": url, "error": message})
+        self.ctx.log.warning("Track failed: %s: %s", name, message)
+
+    def _finished(self, index: int) -> None:
+        self._track_state(index, state="done")
+        self.ctx.progress(items_done=self.ctx.job.items_done + 1, force=True)
+
     def _bytes(self, index: int, done: int, total: int | None) -> None:
         self.byte_counts[index] = done
         self._track_state(index, done=done, total=total)
@@ -119,13 +130,9 @@ class PageRun:
                 except ffmpeg.FFmpegError as exc:  # tags are a nicety; the audio is saved
                     self.ctx.log.info("Could not tag %s: %s", path.name, exc)
         except (net.NetError, ffmpeg.FFmpegError, JobError, OSError, ValueError) as exc:
-            message = user_message(exc)
-            self._track_state(index, state="failed", error=message)
-            self.failed.append({"name": dest.name, "url": track.url, "error": message})
-            self.ctx.log.warning("Track failed: %s: %s", dest.name, message)
+            self._failed(index, dest.name, track.url, exc)
             return None
-        self._track_state(index, state="done")
-        self.ctx.progress(items_done=self.ctx.job.items_done + 1, force=True)
+        self._finished(index)
         return path
 
     async def _run_all(self, jobs: list[tuple[int, Track, Path]], on_done) -> None:
@@ -155,9 +162,7 @@ class PageRun:
                     raise net.NotAudioError(f"Expected audio from {track.url} but the server "
                                             "sent a web page.")
             except (net.NetError, httpx.HTTPError) as exc:
-                message = user_message(exc)
-                self._track_state(index, state="failed", error=message)
-                self.failed.append({"name": name, "url": track.url, "error": message})
+                self._failed(index, name, track.url, exc)
                 continue
 
             async def body(response=response, index=index, url=track.url
@@ -181,8 +186,7 @@ class PageRun:
                     response = await self._resume(url, done)
 
             yield ZipMember(name, body)
-            self._track_state(index, state="done")
-            self.ctx.progress(items_done=self.ctx.job.items_done + 1, force=True)
+            self._finished(index)
 
     async def _resume(self, url: str, offset: int) -> httpx.Response:
         request = self.client.build_request("GET", url, headers={"Range": f"bytes={offset}-"})
