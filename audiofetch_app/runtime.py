@@ -11,6 +11,8 @@ from audiofetch_app.core.jobs import JobManager
 from audiofetch_app.core.logs import setup_logging
 from audiofetch_app.core.store import Store
 from audiofetch_app.core.vault import Vault
+from audiofetch_app.sources.telegram.gateway import GatewayFactory
+from audiofetch_app.sources.telegram.service import TelegramService
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,10 @@ class Runtime:
     vault: Vault
     jobs: JobManager
     lock: InstanceLock
+    telegram: TelegramService
 
     async def close(self) -> None:
+        await self.telegram.close()
         await self.jobs.close()
         self.store.close()
         self.lock.release()
@@ -48,6 +52,9 @@ def acquire_instance() -> InstanceLock:
     if not lock.acquire():
         raise AlreadyRunning(lock.read_info())
     return lock
+
+
+TELEGRAM_FACTORY: GatewayFactory | None = None  # None: Telethon; tests put a fake here
 
 
 async def open_runtime(*, console_log: bool = True, console_level: int = logging.INFO,
@@ -62,8 +69,10 @@ async def open_runtime(*, console_log: bool = True, console_level: int = logging
         settings = settings_mod.SettingsService(store)
         vault = Vault(store, settings_mod.key_path())
         jobs = JobManager(store, settings, secrets=vault)
+        telegram = TelegramService(store, vault, jobs, settings, TELEGRAM_FACTORY,
+                                   staging_dir=settings_mod.data_dir() / "telegram-staging")
         await jobs.start()
     except BaseException:
         lock.release()
         raise
-    return Runtime(store, settings, vault, jobs, lock)
+    return Runtime(store, settings, vault, jobs, lock, telegram)

@@ -66,6 +66,7 @@ class Settings:
     page_template: str = "{n:02d} - {title}.{ext}"
     page_workers: int = 5
     telegram_template: str = "{channel}/{date:%Y-%m-%d} {title}.{ext}"
+    telegram_workers: int = 3
     page_zip: bool = True
     x_audiospace_query_id: str = "p8k4kaPusjNj85gj8w_YAQ"  # X renames it now and then
 
@@ -79,6 +80,8 @@ class Settings:
             raise ValueError("Parallel track downloads must be between 1 and 20.")
         if not 1 <= int(self.space_workers) <= 64:
             raise ValueError("Parallel Space connections must be between 1 and 64.")
+        if not 1 <= int(self.telegram_workers) <= 10:
+            raise ValueError("Parallel Telegram downloads must be between 1 and 10.")
         if not 1 <= int(self.max_running_jobs) <= 16:
             raise ValueError("Jobs running at once must be between 1 and 16.")
         if self.audio_format not in AUDIO_FORMATS:
@@ -126,6 +129,7 @@ class SettingsService:
             candidate.space_workers = int(candidate.space_workers)
             candidate.page_workers = int(candidate.page_workers)
             candidate.max_running_jobs = int(candidate.max_running_jobs)
+            candidate.telegram_workers = int(candidate.telegram_workers)
             candidate.validate()
             payload = {_KEY: asdict(candidate)}
 

@@ -19,6 +19,14 @@ class JobError(Exception):
     """A failure whose message is already the one sentence to show the user."""
 
 
+class JobPaused(JobError):
+    """Stop for now and queue the job again at `until` (a time.time() value)."""
+
+    def __init__(self, message: str, until: float) -> None:
+        super().__init__(message)
+        self.until = until
+
+
 class JobContext:
     """Handed to a source's runner. Progress stays in memory; the manager persists it."""
 
@@ -64,6 +72,12 @@ class JobContext:
     def add_bytes(self, delta: int) -> None:
         """Add to bytes_done; convenient for many parallel downloads."""
         self.progress(bytes_done=self.job.bytes_done + delta)
+
+    def set_status(self, text: str) -> None:
+        """Say what the job is doing now; shown next to its progress, never saved as an error."""
+        if text != self.job.status:
+            self.job.status = text
+            self._on_change(self.job, False)
 
     def set_title(self, title: str) -> None:
         self.job.title = title

@@ -18,10 +18,12 @@ class JobState(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+    PAUSED = "paused"  # waits until `resume_at`, then queues itself again
 
 
 ACTIVE_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
-RESUMABLE_STATES = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED})
+RESUMABLE_STATES = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED,
+                              JobState.PAUSED})
 
 
 def new_job_id() -> str:
@@ -55,6 +57,8 @@ class Job:
     output_path: str | None = None
     files: list[str] = field(default_factory=list)
     error: str | None = None
+    status: str = ""  # what a running job is doing now ("waiting 25 s for Telegram")
+    resume_at: float | None = None  # a paused job queues itself again at this time
     detail: dict[str, Any] = field(default_factory=dict)  # source-specific data to resume
 
     @property

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from audiofetch_app.core import registry
-from audiofetch_app.core.job_context import JobContext, JobError
+from audiofetch_app.core.job_context import JobContext, JobError, JobPaused
 from audiofetch_app.core.job_record import (
     ACTIVE_STATES,
     RESUMABLE_STATES,
@@ -23,7 +23,7 @@ from audiofetch_app.core.job_record import (
 from audiofetch_app.core.logs import current_job_id
 from audiofetch_app.core.store import JOBS, Store, StoreError
 
-__all__ = ["Job", "JobContext", "JobError", "JobEvent", "JobManager", "JobState"]
+__all__ = ["Job", "JobContext", "JobError", "JobEvent", "JobManager", "JobPaused", "JobState"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ class JobManager:
         self._dirty: set[str] = set()
         self._listeners: list[Callable[[JobEvent], None]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._wakeups: dict[str, asyncio.TimerHandle] = {}
+        self._background: set[asyncio.Task[Any]] = set()
         self._started = False
         self._closing = False
         if settings is not None:
@@ -100,11 +102,17 @@ class JobManager:
         if recovered:
             await self._write(recovered)
         self._started = True
+        for job in self._jobs.values():
+            if job.state == JobState.PAUSED:
+                self._arm_wakeup(job)
         self._flusher = asyncio.create_task(self._flush_loop(), name="audiofetch-job-flush")
 
     async def close(self) -> None:
         """Stop running jobs (they become interrupted and can be resumed) and flush to disk."""
         self._closing = True
+        for handle in self._wakeups.values():
+            handle.cancel()
+        self._wakeups.clear()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -188,7 +196,8 @@ class JobManager:
     async def cancel(self, job_id: str) -> Job:
         """Stop a job now; its partial files are removed."""
         job = self._require(job_id)
-        if job.state == JobState.QUEUED:
+        if job.state in (JobState.QUEUED, JobState.PAUSED):
+            self._disarm_wakeup(job_id)
             await self._finish(job, JobState.CANCELLED, None)
             return job.copy()
         task = self._tasks.get(job_id)
@@ -205,9 +214,11 @@ class JobManager:
             return job.copy()
         if job.state not in RESUMABLE_STATES and job.state != JobState.DONE:
             raise JobError(f"This job cannot be retried from state {job.state.value}.")
+        self._disarm_wakeup(job_id)
         job.state = JobState.QUEUED
         job.error = None
         job.finished_at = None
+        job.resume_at = None
         job.speed = 0.0
         await self._write([job])
         self._emit("updated", job)
@@ -217,6 +228,7 @@ class JobManager:
     async def delete(self, job_id: str, *, with_files: bool = False) -> None:
         """Forget a job (cancelling it first); with_files also removes what it saved."""
         job = self._require(job_id)
+        self._disarm_wakeup(job_id)
         if job.active:
             await self.cancel(job_id)
         if with_files:
@@ -282,6 +294,10 @@ class JobManager:
             self._emit("updated", job)
             log.info("Started %s job for %s", job.kind, _loggable_url(job.url))
             await registry.get(job.kind).run(ctx)
+        except JobPaused as paused:
+            job.resume_at = paused.until
+            await self._finish(job, JobState.PAUSED, user_message(paused))
+            self._arm_wakeup(job)
         except asyncio.CancelledError:
             if job.id in self._cancel_requested:
                 await asyncio.to_thread(_remove_paths, sorted(ctx.partials))
@@ -321,6 +337,7 @@ class JobManager:
     async def _finish(self, job: Job, state: JobState, error: str | None) -> None:
         job.state = state
         job.error = error
+        job.status = ""
         job.speed = 0.0
         job.finished_at = time.time()
         if state == JobState.DONE and job.bytes_total is None:
@@ -335,6 +352,26 @@ class JobManager:
         event = self._done_events.pop(job.id, None)
         if event:
             event.set()
+
+    def _arm_wakeup(self, job: Job) -> None:
+        """Queue a paused job again when its time comes (at once if it already has)."""
+        self._disarm_wakeup(job.id)
+        delay = max(0.0, (job.resume_at or 0.0) - time.time())
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:
+            self._wakeups.pop(job.id, None)
+            if job.state == JobState.PAUSED and not self._closing:
+                task = loop.create_task(self.retry(job.id))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+        self._wakeups[job.id] = loop.call_later(delay, wake)
+
+    def _disarm_wakeup(self, job_id: str) -> None:
+        handle = self._wakeups.pop(job_id, None)
+        if handle is not None:
+            handle.cancel()
 
     def _changed(self, job: Job, facts: bool) -> None:
         self._dirty.add(job.id)

@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import hashlib
 import itertools
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,13 +27,18 @@ from audiofetch_app.sources.telegram.gateway import (
     Account,
     BadSession,
     Channel,
+    ChannelNotFound,
+    ChannelRef,
     CodeExpired,
     FileReferenceExpired,
     InvalidPhone,
+    InviteInvalid,
+    NoAccess,
     NotAuthorized,
     PasswordNeeded,
     Progress,
     TelegramError,
+    Topic,
     Unreachable,
     WrongCode,
     WrongPassword,
@@ -138,6 +144,13 @@ class FakeTelegram:
         self.qr_scans: dict[str, str] = {}  # token -> phone that scanned it
         self.sent_codes: list[str] = []
         self.unreachable = False
+        self.topics: dict[int, list[Topic]] = defaultdict(list)
+        self.invites: dict[str, int] = {}  # invite hash -> peer id of a private channel
+        self.hidden: set[int] = set()  # private chats the account has not joined yet
+        self.joined: list[int] = []
+        self.downloads: list[tuple[int, int]] = []  # (message id, offset) of every download
+        self.cut_after: dict[int, int] = {}  # message id -> byte at which the next download dies
+        self.download_delay = 0.0  # seconds per 4 KiB block, to watch a sync in flight
         self._keys = itertools.count(1)
         self._hashes = itertools.count(1)
 
@@ -159,6 +172,22 @@ class FakeTelegram:
                                forum=forum)
         self.chats.append(entity)
         return utils.get_peer_id(entity)
+
+    def add_private_channel(self, channel_id: int, title: str, invite: str) -> int:
+        """A private channel, reachable only through its invite until joined."""
+        peer = self.add_channel(channel_id, title)
+        self.invites[invite] = peer
+        self.hidden.add(peer)
+        return peer
+
+    def add_topic(self, peer: int, topic_id: int, title: str) -> None:
+        self.topics[peer].append(Topic(topic_id, title))
+
+    def chat(self, peer: int) -> types.Channel | types.Chat:
+        for chat in self.chats:
+            if utils.get_peer_id(chat) == peer:
+                return chat
+        raise KeyError(peer)
 
     def add_basic_group(self, chat_id: int, title: str) -> int:
         entity = types.Chat(id=chat_id, title=title, photo=types.ChatPhotoEmpty(),
@@ -220,15 +249,27 @@ class FakeQr:
     def __init__(self, gateway: FakeGateway, token: str) -> None:
         self._gateway = gateway
         self._token = token
+        self.expires = time.time() + 30
+        self.renewals = 0
 
     @property
     def url(self) -> str:
         return f"tg://login?token={self._token}"
 
+    @property
+    def expires_at(self) -> float:
+        return self.expires
+
+    async def recreate(self) -> None:
+        self.renewals += 1
+        self._token = f"{self._token.split('.')[0]}.{self.renewals}"
+        self.expires = time.time() + 30
+
     async def wait(self, timeout: float | None = None) -> types.User:
         world = self._gateway.world
         phone = world.qr_scans.pop(self._token, None)
         if phone is None:
+            await asyncio.sleep(min(timeout or 0, 0.05))
             raise TimeoutError
         key = self._gateway.key
         if world.accounts[phone].password:
@@ -333,7 +374,42 @@ class FakeGateway:
     async def dialogs(self) -> list[Channel]:
         self._check("dialogs")
         self._phone()
-        return [c for c in (channel_of(e) for e in self.world.chats) if c is not None]
+        return [c for c in (channel_of(e) for e in self.world.chats)
+                if c is not None and c.id not in self.world.hidden]
+
+    async def resolve(self, ref: ChannelRef) -> Channel:
+        self._check("resolve")
+        self._phone()
+        world = self.world
+        if ref.kind == "invite":
+            peer = world.invites.get(str(ref.value))
+            if peer is None:
+                raise InviteInvalid()
+            if peer in world.hidden:
+                world.hidden.discard(peer)
+                world.joined.append(peer)
+            return channel_of(world.chat(peer))
+        for chat in world.chats:
+            channel = channel_of(chat)
+            if ref.kind == "username" and (channel.username or "").lower() == ref.value:
+                return channel
+            if ref.kind == "id" and channel.id == ref.value:
+                if channel.id in world.hidden:
+                    raise NoAccess()
+                return channel
+        raise ChannelNotFound()
+
+    async def topics(self, channel: Channel) -> list[Topic]:
+        self._check("topics")
+        return list(self.world.topics.get(channel.id, [])) if channel.is_forum else []
+
+    async def get_message(self, channel: Channel, message_id: int) -> Any | None:
+        self._check("get_message")
+        self._phone()
+        for message in self.world.messages[channel.id]:
+            if message.id == message_id:
+                return message
+        return None
 
     def _peer(self, entity: Any) -> int:
         if isinstance(entity, Channel):
@@ -362,13 +438,20 @@ class FakeGateway:
                        progress: Progress | None = None) -> int:
         self._check("download")
         self._phone()
+        self.world.downloads.append((message.id, offset))
         doc = message.media.document
         if self.world.file_refs.get(doc.id) != doc.file_reference:
             raise FileReferenceExpired()
         data = content_of(doc.id, doc.size)
         written = offset
+        cut = self.world.cut_after.pop(message.id, None)
         for start in range(offset, len(data), 4096):
             chunk = data[start:start + 4096]
+            if cut is not None and start + len(chunk) > cut:
+                dest.write(chunk[:max(0, cut - start)])
+                raise Unreachable()
+            if self.world.download_delay:
+                await asyncio.sleep(self.world.download_delay)
             dest.write(chunk)
             written += len(chunk)
             if progress is not None:

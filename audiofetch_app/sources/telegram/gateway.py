@@ -70,6 +70,19 @@ class Unreachable(TelegramError):
     default = "Telegram could not be reached; check the internet connection."
 
 
+class ChannelNotFound(TelegramError):
+    default = "There is no channel or group with that name or link."
+
+
+class NoAccess(TelegramError):
+    default = ("This channel is private and this session is not a member; "
+               "add it with an invite link.")
+
+
+class InviteInvalid(TelegramError):
+    default = "This invite link has expired or is not valid."
+
+
 def describe_wait(seconds: int) -> str:
     """"42 seconds", "3 minutes", "2 hours" — rounded up, for a sentence."""
     if seconds < 120:
@@ -105,15 +118,43 @@ class Channel:
     username: str | None
     is_group: bool
     is_forum: bool
+    access_hash: int | None = None  # lets a fresh client address a channel by id
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A forum topic of a group."""
+
+    id: int
+    title: str
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """What a user typed to name a channel, parsed: by username, invite hash or numeric id."""
+
+    kind: str  # "username" | "invite" | "id"
+    value: str | int
+    message_id: int | None = None  # a t.me link to one post or topic names it here
 
 
 class QrLogin(Protocol):
-    """A pending QR login: show `url` as a QR code, then await `wait(timeout)`."""
+    """A pending QR login: show `url` as a QR code, then await `wait(timeout)`.
+
+    `wait` raises TimeoutError when nobody scanned in time, PasswordNeeded for 2FA.
+    """
 
     @property
     def url(self) -> str: ...
 
+    @property
+    def expires_at(self) -> float:
+        """When the token in `url` stops working (time.time() seconds)."""
+
     def wait(self, timeout: float | None = None) -> Awaitable[Any]: ...
+
+    def recreate(self) -> Awaitable[Any]:
+        """Get a fresh token (and so a new `url`) after the old one expired."""
 
 
 class TelegramGateway(Protocol):
@@ -142,7 +183,16 @@ class TelegramGateway(Protocol):
 
     async def dialogs(self) -> list[Channel]: ...
 
-    def iter_messages(self, entity: Any, *, min_id: int = 0, reverse: bool = True,
+    async def resolve(self, ref: ChannelRef) -> Channel:
+        """The channel `ref` names; joins it when `ref` is an invite the account has not used."""
+
+    async def topics(self, channel: Channel) -> list[Topic]:
+        """A forum's topics (empty for anything that is not a forum)."""
+
+    async def get_message(self, channel: Channel, message_id: int) -> Any | None:
+        """One message fetched again (for a fresh file reference), or None if deleted."""
+
+    def iter_messages(self, entity: Channel, *, min_id: int = 0, reverse: bool = True,
                       limit: int | None = None, reply_to: int | None = None
                       ) -> AsyncIterator[Any]: ...
 

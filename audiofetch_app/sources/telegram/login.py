@@ -28,6 +28,7 @@ from audiofetch_app.sources.telegram.gateway import (
     BadSession,
     InvalidPhone,
     PasswordNeeded,
+    QrLogin,
     TelegramError,
     TelegramGateway,
 )
@@ -38,6 +39,7 @@ LOGIN_PREFIX = "telegram_login:"
 
 
 class LoginStep(StrEnum):
+    QR = "qr"  # waiting for the QR code to be scanned in a logged-in Telegram app
     CODE = "code"  # waiting for the code Telegram sent
     PASSWORD = "password"  # waiting for the two-step verification password
     DONE = "done"  # logged in; waiting for a name for the session
@@ -106,6 +108,8 @@ class TelegramLogin:
         self.vault = sessions.vault
         self.clock = clock
         self.ttl = ttl
+        # A QR login needs its connection kept open until the code is scanned.
+        self._qr: dict[str, tuple[TelegramGateway, QrLogin]] = {}
 
     # ---------------------------------------------------------------- pending logins
 
@@ -209,9 +213,67 @@ class TelegramLogin:
                            "(and password) first.")
         record = await self.sessions.add(session_name, pending.session)
         await self._forget(login_id)
+        await self._close_qr(login_id)
         return record
 
+    # ---------------------------------------------------------------- QR login
+
+    async def start_qr(self) -> tuple[str, str]:
+        """Begin a QR login; returns (login id, tg://login URL to show as a QR code)."""
+        login_id = uuid.uuid4().hex
+        api_id, api_hash = await self.sessions.credentials.get()
+        gateway = self.sessions.factory(None, api_id, api_hash)
+        await gateway.connect()
+        try:
+            qr = await gateway.qr_login()
+            pending = _Pending("", "", await gateway.export_session(), LoginStep.QR,
+                               self.clock() + self.ttl)
+            await self._save(login_id, pending)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await gateway.disconnect()
+            raise
+        self._qr[login_id] = (gateway, qr)
+        return login_id, qr.url
+
+    def qr_url(self, login_id: str) -> str | None:
+        """The URL to show now for a QR login still waiting (it changes when renewed)."""
+        live = self._qr.get(login_id)
+        return live[1].url if live else None
+
+    async def wait_qr(self, login_id: str, timeout: float = 10.0) -> LoginStep:
+        """Wait up to `timeout` s for the scan: QR (not yet; the code is renewed when it
+        expires), PASSWORD (two-step verification comes next) or DONE."""
+        pending = await self._load(login_id)
+        if pending.step is not LoginStep.QR:
+            return pending.step
+        live = self._qr.get(login_id)
+        if live is None:
+            raise LoginExpired("This QR login was interrupted; start again.")
+        gateway, qr = live
+        try:
+            await qr.wait(timeout)
+        except TimeoutError:
+            if qr.expires_at - time.time() < 5:  # Telegram's QR tokens last about 30 s
+                await qr.recreate()
+            return LoginStep.QR
+        except PasswordNeeded:
+            pending.step = LoginStep.PASSWORD
+        else:
+            pending.step = LoginStep.DONE
+        pending.session = await gateway.export_session()
+        await self._save(login_id, pending)
+        await self._close_qr(login_id)
+        return pending.step
+
+    async def _close_qr(self, login_id: str) -> None:
+        live = self._qr.pop(login_id, None)
+        if live is not None:
+            with contextlib.suppress(Exception):
+                await live[0].disconnect()
+
     async def cancel(self, login_id: str) -> None:
+        await self._close_qr(login_id)
         with contextlib.suppress(LoginExpired):
             pending = await self._load(login_id)
             await self._discard(pending)
@@ -230,6 +292,7 @@ class TelegramLogin:
             except (ValueError, KeyError, TypeError):
                 pending = None
             if pending is None or self.clock() >= pending.expires_at:
+                await self._close_qr(name[len(LOGIN_PREFIX):])
                 if pending is not None:
                     await self._discard(pending)
                 await asyncio.to_thread(self.vault.delete, name)

@@ -10,21 +10,26 @@ from typing import Any, BinaryIO
 
 from telethon import TelegramClient, errors, utils
 from telethon.sessions import StringSession
-from telethon.tl import types
+from telethon.tl import functions, types
 
 from audiofetch_app.core.logs import register_secret
 from audiofetch_app.sources.telegram.gateway import (
     Account,
     BadSession,
     Channel,
+    ChannelNotFound,
+    ChannelRef,
     CodeExpired,
     FileReferenceExpired,
     FloodWait,
     InvalidPhone,
+    InviteInvalid,
+    NoAccess,
     NotAuthorized,
     PasswordNeeded,
     Progress,
     TelegramError,
+    Topic,
     Unreachable,
     WrongCode,
     WrongPassword,
@@ -57,6 +62,14 @@ def map_error(exc: BaseException) -> TelegramError | None:
         return InvalidPhone("There is no Telegram account with this phone number.")
     if isinstance(exc, errors.PhoneNumberBannedError):
         return NotAuthorized("Telegram has banned this phone number.")
+    if isinstance(exc, errors.ChannelPrivateError):
+        return NoAccess()
+    if isinstance(exc, errors.UsernameNotOccupiedError | errors.UsernameInvalidError
+                  | errors.ChannelInvalidError):
+        return ChannelNotFound()
+    if isinstance(exc, errors.InviteHashExpiredError | errors.InviteHashInvalidError
+                  | errors.InviteHashEmptyError):
+        return InviteInvalid()
     if isinstance(exc, errors.FileReferenceExpiredError):
         return FileReferenceExpired()
     if isinstance(exc, _NOT_AUTHORIZED):
@@ -82,11 +95,23 @@ def channel_of(entity: Any) -> Channel | None:
     if isinstance(entity, types.Channel):
         return Channel(id=utils.get_peer_id(entity), title=entity.title or "",
                        username=entity.username, is_group=bool(entity.megagroup),
-                       is_forum=bool(entity.forum))
+                       is_forum=bool(entity.forum), access_hash=entity.access_hash)
     if isinstance(entity, types.Chat):
         return Channel(id=utils.get_peer_id(entity), title=entity.title or "", username=None,
                        is_group=True, is_forum=False)
     return None
+
+
+def input_peer(channel: Channel) -> Any:
+    """The peer Telethon needs to address `channel` without a cached entity."""
+    real_id, kind = utils.resolve_id(int(channel.id))
+    if kind is types.PeerChat:
+        return types.InputPeerChat(chat_id=real_id)
+    if channel.access_hash is not None:
+        return types.InputPeerChannel(channel_id=real_id, access_hash=channel.access_hash)
+    if channel.username:
+        return channel.username
+    return int(channel.id)
 
 
 def account_of(user: Any) -> Account:
@@ -115,9 +140,24 @@ class _QrLogin:
     def url(self) -> str:
         return self._inner.url
 
+    @property
+    def expires_at(self) -> float:
+        return self._inner.expires.timestamp()
+
     async def wait(self, timeout: float | None = None) -> Any:
-        with _mapped():
+        try:
             return await self._inner.wait(timeout)
+        except TimeoutError:  # nobody scanned yet: not a connection problem
+            raise
+        except Exception as exc:
+            ours = map_error(exc)
+            if ours is None or ours is exc:
+                raise
+            raise ours from exc
+
+    async def recreate(self) -> None:
+        with _mapped():
+            await self._inner.recreate()
 
 
 class TelethonGateway:
@@ -130,7 +170,10 @@ class TelethonGateway:
             register_secret(session)
         if client is None:
             try:
-                client = TelegramClient(StringSession(session or ""), int(api_id), api_hash)
+                # flood_sleep_threshold=0: every FLOOD_WAIT reaches us, so that the job can
+                # show its countdown or pause instead of Telethon sleeping silently.
+                client = TelegramClient(StringSession(session or ""), int(api_id), api_hash,
+                                        flood_sleep_threshold=0)
             except (ValueError, TypeError, struct.error, binascii.Error) as exc:
                 raise BadSession() from exc
         self.client = client
@@ -188,12 +231,72 @@ class TelethonGateway:
                     found.append(channel)
         return found
 
-    async def iter_messages(self, entity: Any, *, min_id: int = 0, reverse: bool = True,
+    async def resolve(self, ref: ChannelRef) -> Channel:
+        with _mapped():
+            if ref.kind == "invite":
+                entity = await self._join(str(ref.value))
+            elif ref.kind == "username":
+                try:
+                    entity = await self.client.get_entity(str(ref.value))
+                except ValueError as exc:  # "No user has ... as username"
+                    raise ChannelNotFound() from exc
+            else:
+                entity = await self._find_in_dialogs(int(ref.value))
+        channel = channel_of(entity)
+        if channel is None:
+            raise ChannelNotFound("That is a person or a bot, not a channel or group.")
+        return channel
+
+    async def _join(self, invite_hash: str) -> Any:
+        invite = await self.client(functions.messages.CheckChatInviteRequest(invite_hash))
+        if isinstance(invite, types.ChatInviteAlready | types.ChatInvitePeek):
+            return invite.chat
+        if getattr(invite, "request_needed", False):
+            raise NoAccess("This invite needs an admin's approval; ask to join in Telegram "
+                           "first.")
+        updates = await self.client(functions.messages.ImportChatInviteRequest(invite_hash))
+        chats = getattr(updates, "chats", None) or []
+        if not chats:
+            raise ChannelNotFound()
+        return chats[0]
+
+    async def _find_in_dialogs(self, wanted: int) -> Any:
+        """A channel by id: only those the account has joined can be read without a hash."""
+        async for dialog in self.client.iter_dialogs():
+            if utils.get_peer_id(dialog.entity) == wanted:
+                return dialog.entity
+        raise NoAccess("This session is not a member of that channel; join it first or "
+                       "use an invite link.")
+
+    async def topics(self, channel: Channel) -> list[Topic]:
+        if not channel.is_forum:
+            return []
+        found: list[Topic] = []
+        offset_date, offset_id, offset_topic = None, 0, 0
+        with _mapped():
+            while True:
+                result = await self.client(functions.messages.GetForumTopicsRequest(
+                    peer=input_peer(channel), offset_date=offset_date, offset_id=offset_id,
+                    offset_topic=offset_topic, limit=100))
+                page = [t for t in result.topics if isinstance(t, types.ForumTopic)]
+                found.extend(Topic(id=t.id, title=t.title) for t in page)
+                if len(page) < 100 or len(found) >= result.count:
+                    break
+                last = page[-1]
+                offset_date, offset_id, offset_topic = last.date, last.top_message, last.id
+        return found
+
+    async def get_message(self, channel: Channel, message_id: int) -> Any | None:
+        with _mapped():
+            return await self.client.get_messages(input_peer(channel), ids=message_id)
+
+    async def iter_messages(self, entity: Channel, *, min_id: int = 0, reverse: bool = True,
                             limit: int | None = None, reply_to: int | None = None
                             ) -> AsyncIterator[Any]:
+        peer = input_peer(entity) if isinstance(entity, Channel) else entity
         with _mapped():
             async for message in self.client.iter_messages(
-                    entity, min_id=min_id, reverse=reverse, limit=limit, reply_to=reply_to):
+                    peer, min_id=min_id, reverse=reverse, limit=limit, reply_to=reply_to):
                 yield message
 
     async def download(self, message: Any, dest: BinaryIO, *, offset: int = 0,
