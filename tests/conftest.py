@@ -64,3 +64,15 @@ def _fresh_app_logging() -> Iterator[None]:
         handler.close()
     logs._handlers.clear()
     logger.propagate = True
+
+
+@pytest.fixture
+def tg_world(af_home: Path, monkeypatch: pytest.MonkeyPatch):
+    """A populated fake Telegram behind `open_runtime` (see tests/telegram_app.py)."""
+    from audiofetch_app import runtime
+    from tests.fakes.telegram import FakeTelegram
+    from tests.telegram_app import populate
+
+    world = populate(FakeTelegram())
+    monkeypatch.setattr(runtime, "TELEGRAM_FACTORY", world.factory)
+    return world

@@ -223,3 +223,52 @@ async def test_cancel_right_after_start_settles_the_job(manager: JobManager) -> 
     assert cancelled.state == JobState.CANCELLED
     again = await manager.submit("t_block", "instant")
     assert again.id != job.id  # the old one is no longer active
+
+
+_pause_calls: dict[str, int] = {}
+
+
+async def _pausing(ctx: JobContext) -> None:
+    """Pauses itself on the first run (for `ctx.job.url` seconds), finishes on the next."""
+    import time as _time
+
+    from audiofetch_app.core.job_context import JobPaused
+
+    runs = _pause_calls[ctx.job.id] = _pause_calls.get(ctx.job.id, 0) + 1
+    ctx.set_status("working")
+    if runs == 1:
+        raise JobPaused("Asked to wait; goes on by itself.", _time.time() + float(ctx.job.url))
+
+
+registry.register(registry.Source("t_pause", "test", _pausing))
+
+
+async def test_paused_job_queues_itself_again_when_its_time_comes(manager: JobManager) -> None:
+    job = await manager.submit("t_pause", "0.2")
+    paused = await manager.wait(job.id)
+    assert paused.state == JobState.PAUSED and paused.error == "Asked to wait; goes on by itself."
+    assert paused.resume_at is not None and paused.status == ""
+    for _ in range(200):
+        if manager.get(job.id).state == JobState.DONE:
+            break
+        await asyncio.sleep(0.02)
+    done = manager.get(job.id)
+    assert done.state == JobState.DONE and done.resume_at is None and done.error is None
+
+
+async def test_paused_job_survives_a_restart_and_can_be_cancelled(store: Store,
+                                                                  tmp_path: Path) -> None:
+    first = JobManager(store, default_output=tmp_path)
+    job = await first.submit("t_pause", "3600")
+    assert (await first.wait(job.id)).state == JobState.PAUSED
+    await first.close()
+    second = JobManager(store, default_output=tmp_path)
+    await second.start()
+    again = second.get(job.id)
+    assert again.state == JobState.PAUSED and again.resume_at > 0
+    assert job.id in second._wakeups
+    await second.cancel(job.id)
+    assert second.get(job.id).state == JobState.CANCELLED and job.id not in second._wakeups
+    await second.retry(job.id)  # "Resume now" on a paused job is the same call
+    assert (await second.wait(job.id)).state == JobState.DONE
+    await second.close()

@@ -249,3 +249,111 @@ async def test_fake_requires_login(world: fake.FakeTelegram) -> None:
     session = await (await logged_in(world)).export_session()
     again = world.factory(session, 1, "x")
     assert (await again.me()).masked_phone == "+44 •••• ••23"
+
+
+class ResolvingClient(StubClient):
+    """A StubClient that also answers raw requests and get_entity/get_messages."""
+
+    async def __call__(self, request: Any) -> Any:
+        return self._do(type(request).__name__, request=request)
+
+    async def get_entity(self, what: Any) -> Any:
+        return self._do("get_entity", what=what)
+
+    async def get_messages(self, peer: Any, ids: int) -> Any:
+        return self._do("get_messages", peer=peer, ids=ids)
+
+
+def resolving(**behaviour: Any) -> TelethonGateway:
+    return TelethonGateway(None, 1, "0" * 32, client=ResolvingClient(**behaviour))
+
+
+async def test_resolve_username_invite_and_id() -> None:
+    world = fake.FakeTelegram()
+    world.add_channel(11, "Music", "music")
+    music = world.chats[0]
+    g = resolving(get_entity=music)
+    channel = await g.resolve(gw.ChannelRef("username", "music"))
+    assert (channel.title, channel.access_hash) == ("Music", music.access_hash)
+    assert g.client.calls[-1] == ("get_entity", {"what": "music"})
+    with pytest.raises(gw.ChannelNotFound):
+        await resolving(get_entity=ValueError("No user has")).resolve(
+            gw.ChannelRef("username", "nobody"))
+    with pytest.raises(gw.ChannelNotFound, match="person"):
+        await resolving(get_entity=types.User(id=5)).resolve(gw.ChannelRef("username", "bob"))
+    # An invite already used: no join. A new one: joined.
+    g = resolving(CheckChatInviteRequest=types.ChatInviteAlready(chat=music))
+    assert (await g.resolve(gw.ChannelRef("invite", "AbCdEfGh1234"))).title == "Music"
+    assert [c for c, _ in g.client.calls] == ["CheckChatInviteRequest"]
+    invite = types.ChatInvite(title="Music", photo=types.PhotoEmpty(id=1),
+                              participants_count=3, color=0)
+    g = resolving(CheckChatInviteRequest=invite,
+                  ImportChatInviteRequest=SimpleNamespace(chats=[music]))
+    assert (await g.resolve(gw.ChannelRef("invite", "AbCdEfGh1234"))).id == -1000000000011
+    assert [c for c, _ in g.client.calls] == ["CheckChatInviteRequest",
+                                              "ImportChatInviteRequest"]
+    g = resolving(CheckChatInviteRequest=errors.InviteHashExpiredError(request=None))
+    with pytest.raises(gw.InviteInvalid):
+        await g.resolve(gw.ChannelRef("invite", "AbCdEfGh1234"))
+    # By id: only among the account's dialogs.
+    g = resolving(iter_dialogs=[music])
+    assert (await g.resolve(gw.ChannelRef("id", -1000000000011))).title == "Music"
+    with pytest.raises(gw.NoAccess):
+        await resolving(iter_dialogs=[music]).resolve(gw.ChannelRef("id", -1000000000099))
+    g = resolving(get_entity=errors.ChannelPrivateError(request=None))
+    with pytest.raises(gw.NoAccess):
+        await g.resolve(gw.ChannelRef("username", "secret"))
+
+
+async def test_topics_and_refetch_use_the_stored_access_hash() -> None:
+    forum = gw.Channel(-1000000000012, "Forum", None, True, True, access_hash=36)
+    topic = types.ForumTopic(
+        id=5, date=fake.EPOCH, peer=types.PeerChannel(12), title="Jazz", icon_color=0,
+        top_message=50, read_inbox_max_id=0, read_outbox_max_id=0, unread_count=0,
+        unread_mentions_count=0, unread_reactions_count=0, unread_poll_votes_count=0,
+        from_id=types.PeerUser(1), notify_settings=types.PeerNotifySettings())
+    result = SimpleNamespace(topics=[topic, types.ForumTopicDeleted(id=6)], count=2)
+    g = resolving(GetForumTopicsRequest=result)
+    assert await g.topics(forum) == [gw.Topic(5, "Jazz")]
+    request = g.client.calls[-1][1]["request"]
+    assert request.peer == types.InputPeerChannel(channel_id=12, access_hash=36)
+    assert await resolving().topics(gw.Channel(-1000000000011, "M", None, False, False)) == []
+    message = fake.music(12, 9)
+    g = resolving(get_messages=message)
+    assert await g.get_message(forum, 9) is message
+    assert g.client.calls[-1][1]["ids"] == 9
+    basic = gw.Channel(-13, "friends", None, True, False)
+    g = resolving(iter_messages=[])
+    async for _ in g.iter_messages(basic, min_id=3):
+        pass
+    assert g.client.calls[-1][1]["entity"] == types.InputPeerChat(chat_id=13)
+
+
+async def test_qr_wait_timeout_is_not_a_connection_error() -> None:
+    class Inner:
+        url = "tg://login?token=abc"
+        expires = fake.EPOCH
+
+        async def wait(self, timeout: float | None = None) -> Any:
+            raise TimeoutError
+
+        async def recreate(self) -> None:
+            self.url = "tg://login?token=new"
+
+    g = adapter(qr_login=None)
+
+    async def qr_login() -> Inner:
+        return Inner()
+
+    g.client.qr_login = qr_login
+    qr = await g.qr_login()
+    assert qr.url.endswith("abc") and qr.expires_at == fake.EPOCH.timestamp()
+    with pytest.raises(TimeoutError):
+        await qr.wait(1)
+    await qr.recreate()
+    assert qr.url.endswith("new")
+
+
+def test_client_reports_every_flood_wait() -> None:
+    g = TelethonGateway(None, 1, "0" * 32)
+    assert g.client.flood_sleep_threshold == 0

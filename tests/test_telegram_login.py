@@ -255,3 +255,39 @@ async def test_nothing_secret_in_the_raw_database(app: App) -> None:
                    "hunter2-secret", "22222", "12399", "15550100987", "5550100987",
                    "447700900123", "7700900123", "hash0"):
         assert secret not in raw, secret
+
+
+async def test_qr_login(app: App) -> None:
+    login_id, url = await app.login.start_qr()
+    assert url.startswith("tg://login?token=")
+    assert await app.login.wait_qr(login_id, timeout=0.01) is LoginStep.QR
+    app.world.scan_qr(app.login.qr_url(login_id), PHONE)
+    assert await app.login.wait_qr(login_id, timeout=0.01) is LoginStep.DONE
+    record = await app.login.finish(login_id, "QR phone")
+    assert record.masked_phone == "+44 •••• ••23"
+    assert app.login.qr_url(login_id) is None  # the connection was let go
+
+
+async def test_qr_login_renews_its_code_and_asks_2fa(app: App) -> None:
+    login_id, url = await app.login.start_qr()
+    _gateway, qr = app.login._qr[login_id]
+    qr.expires = 0  # the token ran out
+    assert await app.login.wait_qr(login_id, timeout=0.01) is LoginStep.QR
+    fresh = app.login.qr_url(login_id)
+    assert fresh != url
+    app.world.scan_qr(fresh, PHONE_2FA)
+    assert await app.login.wait_qr(login_id, timeout=0.01) is LoginStep.PASSWORD
+    with pytest.raises(gw.WrongPassword):
+        await app.login.submit_password(login_id, "wrong")
+    assert await app.login.submit_password(login_id, "hunter2-secret") is LoginStep.DONE
+    assert (await app.login.finish(login_id, "Grace")).display_name == "Grace Hopper"
+
+
+async def test_qr_login_expires_and_is_let_go(app: App) -> None:
+    login_id, _url = await app.login.start_qr()
+    gateway, _qr = app.login._qr[login_id]
+    app.clock.now += 301
+    assert await app.login.purge_expired() == 1
+    assert app.login.qr_url(login_id) is None and not gateway.connected
+    with pytest.raises(LoginExpired):
+        await app.login.wait_qr(login_id)

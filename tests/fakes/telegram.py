@@ -150,6 +150,7 @@ class FakeTelegram:
         self.joined: list[int] = []
         self.downloads: list[tuple[int, int]] = []  # (message id, offset) of every download
         self.cut_after: dict[int, int] = {}  # message id -> byte at which the next download dies
+        self.broken: set[int] = set()  # message ids whose downloads always fail
         self.download_delay = 0.0  # seconds per 4 KiB block, to watch a sync in flight
         self._keys = itertools.count(1)
         self._hashes = itertools.count(1)
@@ -439,6 +440,8 @@ class FakeGateway:
         self._check("download")
         self._phone()
         self.world.downloads.append((message.id, offset))
+        if message.id in self.world.broken:
+            raise Unreachable()
         doc = message.media.document
         if self.world.file_refs.get(doc.id) != doc.file_reference:
             raise FileReferenceExpired()

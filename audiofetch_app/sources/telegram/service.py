@@ -141,6 +141,11 @@ class TelegramService:
                                   "interval_hours"}
         if unknown:
             raise JobError(f"These cannot be changed: {', '.join(sorted(unknown))}.")
+        if ("keep" in clean and clean["keep"] != current.keep) or (
+                "topics" in clean and clean["topics"] != current.topics):
+            # Keeping more must reach back into the history; files already saved are
+            # recognised by name and size, so only what is new gets downloaded.
+            clean["last_id"] = 0
         updated = await self.catalog.update(current.id, **clean)
         self.scheduler.poke()
         return updated
