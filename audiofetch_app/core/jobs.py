@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 
 from audiofetch_app.core import registry
 from audiofetch_app.core.job_context import JobContext, JobError, JobPaused
+from audiofetch_app.core.job_files import remove_paths, upsert_jobs
 from audiofetch_app.core.job_record import (
     ACTIVE_STATES,
     RESUMABLE_STATES,
@@ -232,7 +232,7 @@ class JobManager:
         if job.active:
             await self.cancel(job_id)
         if with_files:
-            await asyncio.to_thread(_remove_paths, [Path(p) for p in job.files] + (
+            await asyncio.to_thread(remove_paths, [Path(p) for p in job.files] + (
                 [Path(job.output_path)] if job.output_path else []))
         doc_id = self._doc_ids.pop(job_id, None)
         self._jobs.pop(job_id, None)
@@ -300,7 +300,7 @@ class JobManager:
             self._arm_wakeup(job)
         except asyncio.CancelledError:
             if job.id in self._cancel_requested:
-                await asyncio.to_thread(_remove_paths, sorted(ctx.partials))
+                await asyncio.to_thread(remove_paths, sorted(ctx.partials))
                 await self._finish(job, JobState.CANCELLED, None)
             else:
                 await self._finish(job, JobState.INTERRUPTED, INTERRUPTED_MESSAGE)
@@ -383,7 +383,7 @@ class JobManager:
         for job in jobs:
             self._dirty.discard(job.id)
         snapshot = [(job.id, self._doc_ids.get(job.id), job.to_dict()) for job in jobs]
-        new_ids = await self._store.arun(lambda db: _upsert(db, snapshot))
+        new_ids = await self._store.arun(lambda db: upsert_jobs(db, snapshot))
         self._doc_ids.update(new_ids)
 
     async def _flush(self) -> None:
@@ -398,35 +398,6 @@ class JobManager:
                 await self._flush()
             except StoreError:
                 log.exception("Could not save job progress")
-
-
-def _upsert(db: Any, snapshot: list[tuple[str, int | None, dict[str, Any]]]) -> dict[str, int]:
-    """Write several jobs with one file write; returns doc ids of jobs inserted now."""
-    table = db.table(JOBS)
-    new_ids: dict[str, int] = {}
-    pending = [(job_id, doc_id, data) for job_id, doc_id, data in snapshot]
-    for job_id, doc_id, data in pending:
-        if doc_id is None:
-            new_ids[job_id] = table.insert(data)
-    updates = {doc_id: data for _, doc_id, data in pending if doc_id is not None}
-    if updates:
-        def apply(docs: dict[int, Any]) -> None:
-            for doc_id, data in updates.items():
-                docs[doc_id] = data
-
-        table._update_table(apply)  # one write for many documents; TinyDB has no public way
-    return new_ids
-
-
-def _remove_paths(paths: Iterable[Path]) -> None:
-    for path in paths:
-        try:
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-        except OSError:
-            log.warning("Could not remove %s", path)
 
 
 def _loggable_url(url: str) -> str:
