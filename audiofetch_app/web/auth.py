@@ -1,0 +1,148 @@
+"""LAN mode's front door: the password check, login and logout, and a gate on every request.
+
+On loopback with LAN sharing off there is no gate. In LAN mode every HTTP request and
+websocket must carry a valid token, as `Authorization: Bearer` (programs) or the
+`af_session` cookie (browsers), except the login page, the login call and static assets.
+A fresh token is made at each login, so a cookie planted before login is worth nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from audiofetch_app.web.lockout import LockedOut, Lockout
+from audiofetch_app.web.passwords import MAX_LENGTH, PasswordStore
+from audiofetch_app.web.tokens import TokenStore
+
+SESSION_COOKIE = "af_session"
+LOGIN_PAGE = "/login"
+LOGIN_API = "/api/auth/login"
+LOGOUT_API = "/api/auth/logout"
+MAX_LOGIN_BODY = 8 * 1024
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class WrongPassword(Exception):
+    def __init__(self) -> None:
+        super().__init__("The password is not correct.")
+
+
+class LanAuth:
+    """Checks passwords (with the lockout) and tokens; one per server."""
+
+    def __init__(self, passwords: PasswordStore, tokens: TokenStore, lockout: Lockout,
+                 session_hours: float = 24.0) -> None:
+        self.passwords = passwords
+        self.tokens = tokens
+        self.lockout = lockout
+        self.session_seconds = session_hours * 3600
+
+    async def login(self, password: str, address: str) -> tuple[str, float]:
+        """A new token and its expiry; raises LockedOut or WrongPassword."""
+        self.lockout.check(address)
+        ok = len(password) <= MAX_LENGTH and await asyncio.to_thread(
+            self.passwords.verify, password)
+        if not ok:
+            self.lockout.failed(address)  # raises LockedOut on the fifth
+            raise WrongPassword()
+        self.lockout.succeeded(address)
+        return await asyncio.to_thread(self.tokens.issue, self.session_seconds)
+
+    def token_of(self, headers: dict[str, str]) -> str | None:
+        """The token a request carries: the Bearer header first, else the session cookie."""
+        header = headers.get("authorization", "")
+        if header[:7].lower() == "bearer ":
+            return header[7:].strip()
+        cookie = SimpleCookie()
+        try:
+            cookie.load(headers.get("cookie", ""))
+        except Exception:  # a malformed cookie header is no login, not a crash
+            return None
+        morsel = cookie.get(SESSION_COOKIE)
+        return morsel.value if morsel else None
+
+    def allowed(self, headers: dict[str, str]) -> bool:
+        return self.tokens.valid(self.token_of(headers))
+
+
+def is_public(path: str, static_prefix: str) -> bool:
+    """The login page, the login call and static files need no login."""
+    return path in (LOGIN_PAGE, LOGIN_API, "/favicon.ico") or path.startswith(static_prefix)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after login: only a path on this server (no open redirect)."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return "/"
+    return target
+
+
+class LanGate:
+    """ASGI middleware: lets through what is public or carries a valid token."""
+
+    def __init__(self, app: Any, auth: LanAuth, static_prefix: str) -> None:
+        self.app = app
+        self.auth = auth
+        self.static_prefix = static_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        if is_public(path, self.static_prefix) or self.auth.allowed(headers):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 4401})
+            return
+        wants_page = scope.get("method") == "GET" and "text/html" in headers.get("accept", "") \
+            and not path.startswith("/api/")
+        if wants_page:
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = path + (f"?{query}" if query else "")
+            await _respond(send, 303, b"", [(b"location",
+                                             f"{LOGIN_PAGE}?next={quote(target)}".encode())])
+            return
+        body = json.dumps({"detail": "Log in first: this AudioFetch is protected by a "
+                                     "password."}).encode()
+        await _respond(send, 401, body, [(b"content-type", b"application/json"),
+                                         (b"www-authenticate", b"Bearer")])
+
+
+async def _respond(send: Send, status: int, body: bytes,
+                   headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode()),
+                            (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def parse_login_body(body: bytes, content_type: str) -> tuple[str, str | None]:
+    """(password, next) from a JSON or form body."""
+    if len(body) > MAX_LOGIN_BODY:
+        raise ValueError("The request is too large.")
+    if content_type.startswith("application/json"):
+        data = json.loads(body or b"{}")
+        if not isinstance(data, dict) or not isinstance(data.get("password"), str):
+            raise ValueError("Send {\"password\": \"...\"}.")
+        return data["password"], None
+    form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return (form.get("password") or [""])[0], (form.get("next") or [None])[0]
+
+
+__all__ = ["LanAuth", "LanGate", "LockedOut", "WrongPassword", "is_public", "safe_next"]
