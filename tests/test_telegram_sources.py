@@ -229,6 +229,7 @@ async def test_lost_login_and_unreachable_folder_fail_with_a_sentence(
     job = await app.service.sync_now(source.id)
     done = await app.jobs.wait(job.id)
     assert done.state == JobState.FAILED and "cannot be reached" in done.error
+    assert "cannot be reached" in (await app.service.get_source(source.id)).last_result
     assert not (tmp_path / "unmounted").exists()
 
 

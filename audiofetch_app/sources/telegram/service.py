@@ -102,7 +102,8 @@ class TelegramService:
         keep_obj = media.Keep.from_dict(keep)
         template = media.check_template(template or self.settings.get().telegram_template
                                         or media.DEFAULT_TEMPLATE)
-        spec = targets.check_spec(target, self.default_folder())
+        spec = await asyncio.to_thread(targets.check_spec, target, self.default_folder(),
+                                       self.vault)
         interval = _check_interval(interval_hours)
         channel, known_topics = await self.find_channel(session_id, ref)
         chosen = _check_topics(topics, known_topics)
@@ -126,7 +127,8 @@ class TelegramService:
             clean["template"] = media.check_template(changes["template"]
                                                      or media.DEFAULT_TEMPLATE)
         if "target" in changes:
-            clean["target"] = targets.check_spec(changes["target"], self.default_folder())
+            clean["target"] = await asyncio.to_thread(
+                targets.check_spec, changes["target"], self.default_folder(), self.vault)
         if "topics" in changes:
             clean["topics"] = None if changes["topics"] is None else [
                 int(t) for t in changes["topics"]]

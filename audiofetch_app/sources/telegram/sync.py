@@ -327,12 +327,12 @@ async def run_sync(ctx: JobContext, service: TelegramService) -> None:
     """The `telegram` job runner."""
     source = await service.catalog.get(ctx.options["source_id"])
     ctx.set_title(f"Sync {source.title}")
-    target = open_target(source.target, staging=service.staging_dir / source.id,
-                         secrets=service.vault)
-    await asyncio.to_thread(target.check)
-    ctx.set_output(target.label)
     result: str | None = None
     try:
+        target = open_target(source.target, staging=service.staging_dir / source.id,
+                             secrets=service.vault)
+        await asyncio.to_thread(target.check)
+        ctx.set_output(target.label)
         async with service.sessions.open(source.session_id) as gateway:
             await SyncRun(ctx, service, source, gateway, target).run()
     except asyncio.CancelledError:

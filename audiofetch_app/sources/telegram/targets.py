@@ -6,7 +6,9 @@ Calls block (file system or network) and are made through `asyncio.to_thread`.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -56,8 +58,17 @@ class FolderTarget:
                                f"{exc.strerror or exc}.") from exc
         if not root.is_dir():
             raise JobError(f"{root} is not a folder.")
-        if not os.access(root, os.W_OK):
-            raise JobError(f"AudioFetch may not write to {root}.")
+        # Write a file rather than ask os.access: network shares (SMB, NFS with root squash)
+        # and read-only mounts answer os.access wrongly.
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".audiofetch-check-", dir=root)
+        except PermissionError as exc:
+            raise JobError(f"AudioFetch may not write to {root}.") from exc
+        except OSError as exc:
+            raise JobError(f"Could not write to {root}: {exc.strerror or exc}.") from exc
+        os.close(handle)
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
 
     def _path(self, rel: str) -> Path:
         path = self.root.joinpath(*PurePosixPath(rel).parts)
@@ -87,8 +98,11 @@ def target_label(spec: dict[str, Any]) -> str:
     return str(spec.get("path") or spec.get("url") or "")
 
 
-def check_spec(spec: dict[str, Any] | None, default_folder: Path) -> dict[str, Any]:
-    """A clean target spec from what a user entered; raises JobError with what is wrong."""
+def check_spec(spec: dict[str, Any] | None, default_folder: Path,
+               secrets: Any = None) -> dict[str, Any]:
+    """A clean target spec from what a user entered; raises JobError with what is wrong.
+
+    Blocks (an S3 secret is written to the vault `secrets`): call it through to_thread."""
     spec = dict(spec or {})
     kind = spec.get("type") or FOLDER
     if kind == FOLDER:
@@ -97,7 +111,7 @@ def check_spec(spec: dict[str, Any] | None, default_folder: Path) -> dict[str, A
     if kind == S3:
         from audiofetch_app.sources.telegram.targets_s3 import check_s3_spec
 
-        return check_s3_spec(spec)
+        return check_s3_spec(spec, secrets)
     raise JobError(f"Unknown storage target {kind!r}; use a folder or s3.")
 
 
