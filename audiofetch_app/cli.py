@@ -59,8 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     page.add_argument("--list", action="store_true", help="print the tracks, download nothing")
     page.add_argument("--cookies", type=Path, help="a Netscape cookies.txt for the site")
 
-    telegram = sub.add_parser("telegram", help="Telegram login, sessions, sources and sync")
-    telegram.add_argument("rest", nargs=argparse.REMAINDER)
+    _add_telegram(sub.add_parser("telegram", help="Telegram login, sessions, sources and sync"))
 
     jobs = sub.add_parser("jobs", help="list, resume, retry or delete jobs")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
@@ -99,27 +98,101 @@ def main(argv: Sequence[str] | None = None) -> int:
             from audiofetch_app.cli_space import space_command
 
             return asyncio.run(space_command(args))
+        if command == "telegram":
+            from audiofetch_app.cli_telegram import telegram_command
+
+            if args.tg_command is None:
+                args.tg_help(sys.stderr)
+                return EXIT_USAGE
+            return asyncio.run(telegram_command(args))
         if command in ("gui", "serve"):
             from audiofetch_app.ui.app import run
 
             if command == "gui":
                 return run("gui")
             return run("serve", host=args.host, port=args.port)
-        return _unavailable(command)
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("Stopped. Interrupted jobs can be resumed: audiofetch jobs list", file=sys.stderr)
         return 130
 
 
-_LATER = {
-    "telegram": "Telegram sync",
-}
+def _add_telegram(telegram: argparse.ArgumentParser) -> None:
+    """`audiofetch telegram ACTION`; the actions run in cli_telegram.py."""
+    telegram.set_defaults(tg_help=telegram.print_help)
+    sub = telegram.add_subparsers(dest="tg_command", metavar="ACTION")
+    creds = sub.add_parser("credentials", help="enter (or --clear) the api_id and api_hash "
+                           "from my.telegram.org; asks for what is not given")
+    creds.add_argument("--api-id")
+    creds.add_argument("--api-hash", help="better left out: it is then asked, not shown")
+    creds.add_argument("--clear", action="store_true", help="forget them")
 
+    login = sub.add_parser("login", help="log in (phone and code by default) and keep "
+                           "the session; the session string is never shown")
+    login.add_argument("--phone", help="with its country code, like +44 7700 900123")
+    login.add_argument("--name", help="a name for the session (default: the account's name)")
+    how = login.add_mutually_exclusive_group()
+    how.add_argument("--qr", action="store_true", help="show a QR code to scan in Telegram")
+    how.add_argument("--session-file", type=Path, help="import a Telethon .session file")
+    how.add_argument("--string-session", help="import a Telethon string session (other "
+                     "users can see command lines: prefer --string-session-stdin)")
+    how.add_argument("--string-session-stdin", action="store_true",
+                     help="read the string session from standard input")
 
-def _unavailable(command: str) -> int:
-    print(f"{_LATER[command]} are not available in this build yet; "
-          "`audiofetch get URL` downloads direct audio links.", file=sys.stderr)
-    return EXIT_UNAVAILABLE
+    sessions = sub.add_parser("sessions", help="list, rename or delete sessions")
+    sessions_sub = sessions.add_subparsers(dest="sessions_command", metavar="ACTION")
+    sessions_sub.add_parser("list", help="the default").add_argument("--json",
+                                                                     action="store_true")
+    rename = sessions_sub.add_parser("rename", help="give a session another name")
+    rename.add_argument("session", help="its id, a unique start of it, or its name")
+    rename.add_argument("name")
+    forget = sessions_sub.add_parser("delete", help="log a session out and forget it")
+    forget.add_argument("session")
+
+    channels = sub.add_parser("channels", help="the channels and groups a session can read")
+    channels.add_argument("session")
+    channels.add_argument("--json", action="store_true")
+
+    sources = sub.add_parser("sources", help="channels to keep synced: list, add, edit, delete")
+    sources_sub = sources.add_subparsers(dest="sources_command", metavar="ACTION")
+    sources_sub.add_parser("list", help="with last sync, files and next run (the default)"
+                           ).add_argument("--json", action="store_true")
+    add = sources_sub.add_parser("add", help="keep a channel's audio synced")
+    add.add_argument("session")
+    add.add_argument("ref", help="@name, a t.me link, an invite link (t.me/+…) or an id")
+    edit = sources_sub.add_parser("edit", help="change what a source keeps, where, how often")
+    edit.add_argument("source", help="its id, a unique start of it, its title or @name")
+    edit.add_argument("--session", help="read it through another session")
+    edit.add_argument("--all-topics", action="store_true", help="keep every forum topic")
+    for p in (add, edit):
+        p.add_argument("--keep", metavar="KINDS", help="music,voice,round,document "
+                       "(default music,voice,document)")
+        p.add_argument("--ext", metavar="EXTS", help="more file types to keep, like flac,zip")
+        p.add_argument("--from", dest="date_from", metavar="DATE", help="2024-05-31")
+        p.add_argument("--to", dest="date_to", metavar="DATE", help="2024-12-31 (inclusive)")
+        p.add_argument("--topics", help="forum topic numbers, like 5,9 (default: all)")
+        p.add_argument("--template", help="file names, like '{channel}/{title}.{ext}'")
+        p.add_argument("-o", "--output", type=Path, help="folder to save into")
+        p.add_argument("--s3", metavar="URL", help="s3://bucket/prefix instead of a folder")
+        p.add_argument("--s3-endpoint", help="for S3-compatible stores")
+        p.add_argument("--s3-region")
+        p.add_argument("--s3-key-id", help="its secret key is then asked, not shown")
+        p.add_argument("--every", type=float, metavar="HOURS",
+                       help="sync by itself while the app runs (0: only when asked)")
+    sources_sub.add_parser("delete", help="forget a source; its files stay").add_argument(
+        "source")
+
+    sync = sub.add_parser(
+        "sync", help="sync sources now, with progress; prints the folder last (exit 75: "
+                     "paused, Telegram asked to wait)",
+        description="Sync now, in the foreground. Exit code 0 when every sync finished; 1 "
+                    "when one failed; 75 when Telegram asked to wait longer than two minutes "
+                    "(FLOOD_WAIT): the sync is then paused and goes on by itself at the time "
+                    "it says while AudioFetch is open.")
+    sync.add_argument("sources", nargs="*", metavar="SOURCE",
+                      help="id, unique start of an id, title or @name")
+    sync.add_argument("--all", action="store_true", help="every source")
 
 
 async def open_runtime_or_say_why():

@@ -81,12 +81,6 @@ def test_jobs_resume_and_delete(tmp_path: Path, http_server, tone: bytes) -> Non
     assert run_cli("jobs", "resume", "nope", home=home).returncode == 2
 
 
-@pytest.mark.parametrize("command", [["telegram"]])
-def test_later_commands_say_so(tmp_path: Path, command: list[str]) -> None:
-    result = run_cli(*command, home=tmp_path)
-    assert result.returncode != 0 and "not available" in result.stderr
-
-
 def test_second_process_on_the_same_data_folder_is_refused(tmp_path: Path) -> None:
     from audiofetch_app.core.instance import InstanceLock
 

@@ -314,3 +314,25 @@ async def test_scheduler_loop_starts_missed_runs_on_start(app: TelegramApp,
     assert (await app.jobs.wait(job.id)).state == JobState.DONE
     await app.service.close()
     assert not app.service.scheduler.running
+
+
+async def test_default_folder_is_made_and_sync_now_resumes_a_paused_sync(
+        app: TelegramApp) -> None:
+    session = await app.logged_in()
+    source = await app.service.add_source(session, "@music", keep={"kinds": ["voice"]})
+    assert not app.service.default_folder().parent.exists()  # a fresh install
+    app.world.fail("download", gw.FloodWait(3 * 3600))
+    job = await app.service.sync_now(source.id)
+    assert (await app.jobs.wait(job.id)).state == JobState.PAUSED
+    again = await app.service.sync_now(source.id)
+    assert again.id == job.id and len(app.jobs.list()) == 1
+    assert (await app.jobs.wait(job.id)).state == JobState.DONE
+    assert (app.service.default_folder() / "Music/2024-05-01 voice_3.ogg").exists()
+
+
+async def test_session_name_defaults_to_the_account(app: TelegramApp) -> None:
+    await app.service.credentials.set("12345", "0123456789abcdef0123456789abcdef")
+    login_id = await app.service.login.start_login("+447700900123")
+    await app.service.login.submit_code(login_id, "11111")
+    record = await app.service.login.finish(login_id)
+    assert record.name == "Ada Lovelace"

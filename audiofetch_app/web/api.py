@@ -105,6 +105,9 @@ def build_router(get_runtime: Callable[[], Any]) -> APIRouter:
         return StreamingResponse(blocks, media_type="application/zip", headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}.zip"})
 
+    from audiofetch_app.web.telegram_api import build_telegram_router
+
+    router.include_router(build_telegram_router(get_runtime, prefix="/telegram"))
     return router
 
 

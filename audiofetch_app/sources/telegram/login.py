@@ -205,8 +205,8 @@ class TelegramLogin:
         await self._step(login_id, pending, check)
         return pending.step
 
-    async def finish(self, login_id: str, session_name: str) -> SessionRecord:
-        """Keep the logged-in session under `session_name`."""
+    async def finish(self, login_id: str, session_name: str | None = None) -> SessionRecord:
+        """Keep the logged-in session under `session_name` (default: the account's name)."""
         pending = await self._load(login_id)
         if pending.step is not LoginStep.DONE:
             raise JobError("The login is not complete yet; enter the code "
@@ -309,7 +309,7 @@ class TelegramLogin:
 
     # ---------------------------------------------------------------- imports
 
-    async def import_session_string(self, name: str, string: str) -> SessionRecord:
+    async def import_session_string(self, name: str | None, string: str) -> SessionRecord:
         """Keep a pasted Telethon string session (checked to be logged in)."""
         string = "".join((string or "").split())
         register_secret(string)
@@ -321,7 +321,7 @@ class TelegramLogin:
             raise BadSession("This string session holds no login.")
         return await self.sessions.add(name, string)
 
-    async def import_session_file(self, name: str, path: str | Path) -> SessionRecord:
+    async def import_session_file(self, name: str | None, path: str | Path) -> SessionRecord:
         """Keep the login from a Telethon `.session` file (the file itself is not kept)."""
         string = await asyncio.to_thread(session_from_file, Path(path))
         return await self.sessions.add(name, string)

@@ -11,7 +11,7 @@ from typing import Any
 
 from audiofetch_app.core import registry
 from audiofetch_app.core.job_context import JobContext, JobError
-from audiofetch_app.core.job_record import Job
+from audiofetch_app.core.job_record import Job, JobState
 from audiofetch_app.sources.telegram import media, targets
 from audiofetch_app.sources.telegram.catalog import SourceCatalog, TelegramSource
 from audiofetch_app.sources.telegram.credentials import ApiCredentials
@@ -180,6 +180,9 @@ class TelegramService:
     async def sync_now(self, source_id: str) -> Job:
         """Queue a sync of the source (or return the one already queued or running)."""
         source = await self.catalog.get(source_id)
+        latest = self.sync_job(source.id)
+        if latest is not None and latest.state == JobState.PAUSED:
+            return await self.jobs.retry(latest.id)  # "Sync now" ends the wait, not doubles it
         return await self.jobs.submit(KIND, sync_url(source.id), {"source_id": source.id},
                                       title=f"Sync {source.title}")
 

@@ -84,14 +84,17 @@ class TelegramSessions:
             {"name": name}, (Query().kind == _KIND) & (Query().id == session_id)))
         return await self.get(session_id)
 
-    async def add(self, name: str, session_string: str) -> SessionRecord:
-        """Check that `session_string` is logged in, then keep it under `name`."""
-        name = clean_name(name)
+    async def add(self, name: str | None, session_string: str) -> SessionRecord:
+        """Check that `session_string` is logged in, then keep it under `name` (default: the
+        account's name)."""
+        if name is not None and name.strip():
+            name = clean_name(name)
         register_secret(session_string)
         async with self._connected(session_string) as gateway:
             if not await gateway.is_authorized():
                 raise NotAuthorized("This session is not logged in to Telegram.")
             account = await gateway.me()
+        name = clean_name(name or account.display_name)
         record = SessionRecord(
             id=uuid.uuid4().hex[:12], name=name, display_name=account.display_name,
             masked_phone=account.masked_phone, user_id=account.id,

@@ -329,6 +329,11 @@ async def run_sync(ctx: JobContext, service: TelegramService) -> None:
     ctx.set_title(f"Sync {source.title}")
     result: str | None = None
     try:
+        if source.target.get("type") == "folder" and \
+                Path(source.target["path"]) == service.default_folder():
+            # AudioFetch's own default folder may be made with its parents; a folder the
+            # user chose is not, since a missing parent there means an unplugged share.
+            await asyncio.to_thread(service.default_folder().mkdir, parents=True, exist_ok=True)
         target = open_target(source.target, staging=service.staging_dir / source.id,
                              secrets=service.vault)
         await asyncio.to_thread(target.check)

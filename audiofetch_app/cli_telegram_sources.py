@@ -1,0 +1,191 @@
+"""`audiofetch telegram sources` and `sync`: what to keep from which channel, and syncing it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from audiofetch_app.cli import EXIT_FAILED, EXIT_OK
+from audiofetch_app.cli_telegram import (
+    EXIT_PAUSED,
+    KINDS,
+    Usage,
+    ask,
+    print_json,
+    session_id_of,
+    source_id_of,
+    when,
+)
+from audiofetch_app.core.job_context import JobError
+
+# ---------------------------------------------------------------- sources
+
+
+def public_target(spec: dict[str, Any]) -> dict[str, Any]:
+    """A target spec fit to show: secrets (an S3 secret key) masked."""
+    return {k: ("***" if "secret" in k or "password" in k else v) for k, v in spec.items()}
+
+
+def split_list(text: str | None) -> list[str] | None:
+    return None if text is None else [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _keep(args: argparse.Namespace, current: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What to keep from --keep/--ext/--from/--to over `current`; None when none was given."""
+    given = {k: v for k, v in {"kinds": split_list(args.keep), "extensions": split_list(args.ext),
+                               "date_from": args.date_from, "date_to": args.date_to}.items()
+             if v is not None}
+    if not given:
+        return None
+    unknown = [k for k in given.get("kinds", []) if k not in KINDS]
+    if unknown:
+        raise Usage(f"“{unknown[0]}” is not a kind of audio; use {', '.join(KINDS)}.")
+    keep = {**(current or {}), **given}
+    for key in ("date_from", "date_to"):
+        if str(keep.get(key) or "").lower() in ("", "none"):
+            keep[key] = None
+    return keep
+
+
+def _topics(text: str | None) -> list[int] | None:
+    parts = split_list(text)
+    if parts is None:
+        return None
+    if not parts or not all(p.isdigit() for p in parts):
+        raise Usage("--topics takes topic numbers separated by commas, like 5,9.")
+    return [int(p) for p in parts]
+
+
+def _target(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.output and args.s3:
+        raise Usage("Choose -o DIR or --s3 URL, not both.")
+    if args.output:
+        return {"type": "folder", "path": str(args.output.expanduser().resolve())}
+    if not args.s3:
+        return None
+    spec = {"type": "s3", "url": args.s3, "endpoint_url": args.s3_endpoint,
+            "region": args.s3_region, "key_id": args.s3_key_id}
+    if args.s3_key_id:
+        spec["secret"] = ask("S3 secret access key (not shown): ", secret=True)
+    return {k: v for k, v in spec.items() if v}
+
+
+def _job_summary(job: Any) -> dict[str, Any] | None:
+    return job and {"job_id": job.id, "state": job.state.value, "error": job.error,
+                    "status": job.status, "resume_at": job.resume_at}
+
+
+async def sources_command(runtime: Any, args: argparse.Namespace) -> int:
+    from audiofetch_app.sources.telegram.targets import target_label
+
+    tg = runtime.telegram
+    action = args.sources_command or "list"
+    if action == "list":
+        return await _list_sources(tg, getattr(args, "json", False))
+    if action == "add":
+        source = await tg.add_source(
+            await session_id_of(tg, args.session), args.ref, keep=_keep(args, None),
+            topics=_topics(args.topics), template=args.template, target=_target(args),
+            interval_hours=args.every or 0.0)
+        print(f"Added “{source.title}” as source {source.id}; its audio goes to "
+              f"{target_label(source.target)}. Sync it with: audiofetch telegram sync "
+              f"{source.id}")
+        return EXIT_OK
+    source_id = await source_id_of(tg, args.source)
+    if action == "delete":
+        source = await tg.get_source(source_id)
+        await tg.delete_source(source_id)
+        print(f"Deleted source {source_id}; the files it saved stay in "
+              f"{target_label(source.target)}.")
+        return EXIT_OK
+    current = await tg.get_source(source_id)
+    changes = {key: value for key, value in {
+        "keep": _keep(args, current.keep), "template": args.template, "target": _target(args),
+        "interval_hours": args.every,
+        "session_id": await session_id_of(tg, args.session) if args.session else None,
+    }.items() if value is not None}
+    if args.all_topics or args.topics is not None:
+        changes["topics"] = None if args.all_topics else _topics(args.topics)
+    if not changes:
+        raise Usage("Nothing to change; see: audiofetch telegram sources edit --help")
+    await tg.update_source(source_id, **changes)
+    print(f"Changed source {source_id} ({', '.join(sorted(changes))}).")
+    return EXIT_OK
+
+
+async def _list_sources(tg: Any, as_json: bool) -> int:
+    from audiofetch_app.core.units import human_bytes
+    from audiofetch_app.sources.telegram.targets import target_label
+
+    found = await tg.list_sources()
+    if as_json:
+        print_json([{**s.to_dict(), "target": public_target(s.target),
+                "sync": _job_summary(tg.sync_job(s.id))} for s in found])
+        return EXIT_OK
+    if not found:
+        print("No Telegram sources yet; add one with: audiofetch telegram sources add "
+              "SESSION @channel")
+    for s in found:
+        job = tg.sync_job(s.id)
+        at = f" (@{s.username})" if s.username else ""
+        print(f"{s.id}  {s.title}{at}  → {target_label(s.target)}")
+        every = (f"every {s.interval_hours:g} h, next {when(s.next_run_at)}"
+                 if s.interval_hours else "only when asked")
+        print(f"    last sync {when(s.last_sync_at)}; {s.files} file{'s' * (s.files != 1)}, "
+              f"{human_bytes(s.bytes)}; syncs {every}")
+        if s.last_result:
+            print(f"    last result: {s.last_result}")
+        # The newest job tells what the source cannot: running, paused, or a failure before
+        # the sync began (a folder that cannot be reached).
+        if job is not None and job.state.value != "done":
+            until = f" until {when(job.resume_at)}" if job.resume_at else ""
+            why = "" if job.error == s.last_result else job.error or job.status
+            print(f"    sync {job.state.value}{until}{': ' + why if why else ''} (job {job.id})")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- sync
+
+
+async def sync_command(runtime: Any, args: argparse.Namespace) -> int:
+    tg = runtime.telegram
+    if args.all:
+        ids = [s.id for s in await tg.list_sources()]
+        if not ids:
+            raise JobError("There are no Telegram sources yet; add one with: "
+                           "audiofetch telegram sources add SESSION @channel")
+    elif args.sources:
+        ids = list(dict.fromkeys([await source_id_of(tg, ref) for ref in args.sources]))
+    else:
+        raise Usage("Name the sources to sync (audiofetch telegram sources lists them), "
+                    "or give --all.")
+    jobs = [await tg.sync_now(source_id) for source_id in ids]
+    codes = [await _follow_sync(runtime, job.id) for job in jobs]
+    if EXIT_FAILED in codes:
+        return EXIT_FAILED
+    return EXIT_PAUSED if EXIT_PAUSED in codes else EXIT_OK
+
+
+async def _follow_sync(runtime: Any, job_id: str) -> int:
+    """Like `cli.follow_job`, except that a pause (a long FLOOD_WAIT) is not called a failure."""
+    from audiofetch_app.cli_progress import ProgressPrinter
+    from audiofetch_app.core.job_record import JobState
+
+    printer = ProgressPrinter()
+    unsubscribe = runtime.jobs.subscribe(
+        lambda event: printer.update(event.job) if event.job.id == job_id else None)
+    try:
+        job = await runtime.jobs.wait(job_id)
+    finally:
+        unsubscribe()
+        printer.finish()
+    if job.state == JobState.DONE:
+        print(job.output_path, flush=True)
+        return EXIT_OK
+    if job.state == JobState.PAUSED:
+        print(f"{job.title}: paused. {job.error} (While AudioFetch is open it goes on by "
+              "itself; else run this command again then.)", file=sys.stderr)
+        return EXIT_PAUSED
+    print(f"{job.title}: failed: {job.error or job.state.value}", file=sys.stderr)
+    return EXIT_FAILED
