@@ -102,7 +102,11 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
     state.native_mode = native
 
     async def startup() -> None:
-        state.set_runtime(await open_runtime(lock=lock))
+        runtime = await open_runtime(lock=lock)
+        state.set_runtime(runtime)
+        # Sweeps expired logins and runs scheduled syncs while the app is open;
+        # Runtime.close() stops both.
+        await runtime.telegram.start(schedule=True)
         log.debug("%s is running at %s", APP_NAME, url)  # the console already has it
 
     async def shutdown() -> None:

@@ -7,23 +7,25 @@ import contextlib
 from datetime import datetime
 from pathlib import Path
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 
 from audiofetch_app.core.job_record import ACTIVE_STATES, RESUMABLE_STATES, Job, JobState
-from audiofetch_app.core.jobs import JobEvent, JobManager
+from audiofetch_app.core.jobs import JobError, JobEvent, JobManager
 from audiofetch_app.core.units import describe_progress
 from audiofetch_app.ui import desktop
 
 PAGE_SIZE = 25
+# A paused job goes on by itself at its time, so it counts as active, not as a problem.
 FILTERS: dict[str, frozenset[JobState] | None] = {
     "All": None,
-    "Active": ACTIVE_STATES,
+    "Active": ACTIVE_STATES | {JobState.PAUSED},
     "Done": frozenset({JobState.DONE}),
-    "Problems": RESUMABLE_STATES,
+    "Problems": RESUMABLE_STATES - {JobState.PAUSED},
 }
 STATE_COLORS = {
     JobState.QUEUED: "grey", JobState.RUNNING: "primary", JobState.DONE: "positive",
     JobState.FAILED: "negative", JobState.CANCELLED: "grey-7", JobState.INTERRUPTED: "warning",
+    JobState.PAUSED: "warning",
 }
 KIND_ICONS = {"space": "mic", "page": "library_music", "telegram": "send", "direct": "link"}
 REFRESH_DELAY = 0.25  # seconds: many jobs added at once cost one redraw
@@ -46,6 +48,8 @@ class JobRow:
                 self.actions = ui.row().classes("gap-1 no-wrap")
             self.bar = ui.linear_progress(show_value=False).props("rounded size=6px")
             self.detail = ui.label().classes("text-caption")
+            self.status = ui.label().classes("text-caption text-primary job-status") \
+                .mark("job-status")
         self._state: JobState | None = None
         self.update(job)
 
@@ -60,7 +64,13 @@ class JobRow:
         else:
             self.bar.props(remove="indeterminate")
         self.bar.set_visibility(job.active or job.state == JobState.DONE)
-        if job.error:
+        self.status.set_text(job.status if job.state == JobState.RUNNING else "")
+        self.status.set_visibility(bool(self.status.text))
+        if job.state == JobState.PAUSED:
+            until = f"Paused until {_clock(job.resume_at)}" if job.resume_at else "Paused"
+            self.detail.set_text(f"{until} · {job.error}" if job.error else until)
+            self.detail.classes(replace="text-caption text-warning job-paused")
+        elif job.error:
             self.detail.set_text(job.error)
             self.detail.classes(replace="text-caption text-negative job-error")
         else:
@@ -80,7 +90,11 @@ class JobRow:
         self.actions.clear()
         view, job_id = self.view, job.id
         with self.actions:
-            if job.active:
+            if job.state == JobState.PAUSED:
+                ui.button("Resume now", icon="play_arrow",
+                          on_click=lambda: view.act("retry", job_id)) \
+                    .props("flat dense no-caps").classes("job-resume-now").mark("resume-now")
+            if job.active or job.state == JobState.PAUSED:
                 _icon_button("stop", "Cancel", lambda: view.act("cancel", job_id)).mark("cancel")
             elif job.state in RESUMABLE_STATES:
                 label = "Resume" if job.state == JobState.INTERRUPTED else "Retry"
@@ -99,6 +113,14 @@ class JobRow:
                     .mark("delete-files")
 
 
+def _clock(timestamp: float) -> str:
+    """"18:05" today, "2024-05-02 18:05" on another day."""
+    moment = datetime.fromtimestamp(timestamp)
+    if moment.date() == datetime.now().date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
 def _icon_button(icon: str, tip: str, handler) -> ui.button:
     button = ui.button(icon=icon, on_click=handler)
     button.props(f'flat dense round aria-label="{tip}"').tooltip(tip)
@@ -114,10 +136,10 @@ class JobsView:
         self.page = 1
         self.filter = "All"
         self.rows: dict[str, JobRow] = {}
-        self._refresh_pending = False
+        self._refresh: asyncio.Task[None] | None = None
         with ui.row().classes("w-full items-center gap-4"):
             ui.toggle(list(FILTERS), value=self.filter, on_change=self._set_filter) \
-                .props("dense no-caps").classes("jobs-filter")
+                .props("dense no-caps").classes("jobs-filter").mark("jobs-filter")
             self.count = ui.label().classes("text-caption text-grey-7")
             ui.space()
             self.pager = ui.pagination(1, 1, direction_links=True, value=1,
@@ -128,9 +150,11 @@ class JobsView:
         unsubscribe = manager.subscribe(self._on_event)
         client = ui.context.client
         client.on_delete(unsubscribe)
+        client.on_delete(self._cancel_refresh)
         self.render()
 
     def render(self) -> None:
+        self._cancel_refresh()  # drawn now: a redraw already scheduled has nothing to add
         _, total = self.manager.page(states=FILTERS[self.filter], limit=0)
         pages = max(1, -(-total // PAGE_SIZE))
         self.page = min(self.page, pages)
@@ -168,16 +192,21 @@ class JobsView:
                 self._schedule_refresh()
 
     def _schedule_refresh(self) -> None:
-        if self._refresh_pending:
-            return
-        self._refresh_pending = True
+        if self._refresh is None:
+            # A NiceGUI task, so that it stops with the app's others instead of drawing late.
+            self._refresh = background_tasks.create(self._refresh_soon(),
+                                                    name="jobs-view-refresh")
 
-        def refresh() -> None:
-            self._refresh_pending = False
-            with contextlib.suppress(RuntimeError):  # the client went away meanwhile
-                self.render()
+    async def _refresh_soon(self) -> None:
+        await asyncio.sleep(REFRESH_DELAY)
+        self._refresh = None
+        with contextlib.suppress(RuntimeError):  # the client went away meanwhile
+            self.render()
 
-        asyncio.get_running_loop().call_later(REFRESH_DELAY, refresh)
+    def _cancel_refresh(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            self._refresh = None
 
     async def act(self, action: str, job_id: str) -> None:
         try:
@@ -190,7 +219,7 @@ class JobsView:
                 with self.container:
                     ui.notify("Job and its files deleted." if action == "delete_files"
                               else "Job removed from the list.")
-        except (KeyError, ValueError, OSError) as exc:
+        except (KeyError, ValueError, OSError, JobError) as exc:
             with self.container:
                 ui.notify(str(exc).strip("'\""), type="warning")
 

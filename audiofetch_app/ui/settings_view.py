@@ -1,4 +1,5 @@
-"""The Settings dialog: folders, workers, format, name templates, X cookies (in the vault)."""
+"""The Settings dialog: folders, workers, format, name templates, X cookies and the Telegram API
+credentials (both in the vault)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from pathlib import Path
 from nicegui import app, ui
 
 from audiofetch_app import settings as settings_mod
+from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.vault import Vault, VaultError
 from audiofetch_app.runtime import Runtime
 from audiofetch_app.ui import desktop, state
+from audiofetch_app.ui.telegram_credentials import how_to
 
 X_COOKIES = {"x_auth_token": "auth_token", "x_ct0": "ct0"}
 TEMPLATES = {
@@ -39,6 +42,9 @@ class SettingsDialog:
                     .classes("w-40")
                 self.format = ui.select(list(settings_mod.AUDIO_FORMATS),
                                         label="Audio format").classes("w-40").mark("format")
+                self.telegram_workers = ui.number("Parallel Telegram downloads", min=1, max=10,
+                                                  precision=0).classes("w-56") \
+                    .mark("telegram_workers")
             ui.label("Name templates").classes("text-subtitle2 q-mt-sm")
             self.templates = {key: ui.input(label).classes("w-full")
                               for key, label in TEMPLATES.items()}
@@ -55,6 +61,17 @@ class SettingsDialog:
                                                precision=0).classes("w-64").mark("space_workers")
                 self.query_id = ui.input("X AudioSpaceById query id (changes when X updates)") \
                     .classes("grow").mark("query_id")
+            ui.label("Telegram API — your own api_id and api_hash; stored encrypted") \
+                .classes("text-subtitle2 q-mt-sm")
+            how_to()
+            self.tg_status = ui.label().classes("text-caption").mark("tg-api-status")
+            with ui.row().classes("w-full items-end"):
+                self.tg_api_id = ui.input("api_id").classes("w-40").mark("settings-tg-api-id")
+                self.tg_api_hash = ui.input("api_hash", password=True,
+                                            password_toggle_button=True) \
+                    .classes("w-80").mark("settings-tg-api-hash")
+                ui.button("Forget API credentials", on_click=self._forget_telegram) \
+                    .props("flat no-caps").mark("settings-tg-api-clear")
             with ui.expansion("Data and log folders", icon="info").classes("w-full"):
                 self.paths = ui.column().classes("gap-1")
             with ui.row().classes("w-full justify-end"):
@@ -67,6 +84,10 @@ class SettingsDialog:
         self.workers.set_value(current.workers)
         self.max_jobs.set_value(current.max_running_jobs)
         self.format.set_value(current.audio_format)
+        self.telegram_workers.set_value(current.telegram_workers)
+        self.tg_api_id.set_value("")
+        self.tg_api_hash.set_value("")
+        self._show_telegram_status()
         self.space_workers.set_value(current.space_workers)
         self.query_id.set_value(current.x_audiospace_query_id)
         for key, field in self.templates.items():
@@ -88,13 +109,21 @@ class SettingsDialog:
                               on_click=lambda p=path: self._open(p)).props("flat dense round")
         self.dialog.open()
 
-    def save(self) -> None:
+    def _show_telegram_status(self) -> None:
+        try:
+            shown = self.runtime.telegram.credentials.masked() or "not set"
+        except VaultError:
+            shown = "not readable"
+        self.tg_status.set_text(f"Telegram API: {shown}")
+
+    async def save(self) -> None:
         changes = {
             "download_dir": (self.folder.value or "").strip(),
             "workers": int(self.workers.value or 0),
             "max_running_jobs": int(self.max_jobs.value or 0),
             "audio_format": self.format.value,
             "space_workers": int(self.space_workers.value or 0),
+            "telegram_workers": int(self.telegram_workers.value or 0),
             "x_audiospace_query_id": (self.query_id.value or "").strip()
             or settings_mod.Settings.x_audiospace_query_id,
             **{key: (field.value or "").strip() for key, field in self.templates.items()},
@@ -109,7 +138,11 @@ class SettingsDialog:
             for name, field in self.cookies.items():
                 if (field.value or "").strip():
                     self.runtime.vault.set(name, field.value.strip())
-        except (ValueError, VaultError) as exc:
+            api_id = (self.tg_api_id.value or "").strip()
+            api_hash = (self.tg_api_hash.value or "").strip()
+            if api_id or api_hash:  # both blank: leave the saved ones as they are
+                await self.runtime.telegram.credentials.set(api_id, api_hash)
+        except (ValueError, VaultError, JobError) as exc:
             ui.notify(str(exc), type="negative")
             return
         ui.notify("Settings saved.", type="positive")
@@ -122,6 +155,11 @@ class SettingsDialog:
             field.set_value("")
             field.props('placeholder="not set"')
         ui.notify("X cookies forgotten.")
+
+    async def _forget_telegram(self) -> None:
+        await self.runtime.telegram.credentials.clear()
+        self._show_telegram_status()
+        ui.notify("Telegram API credentials forgotten.")
 
     async def _pick_folder(self) -> None:
         import webview  # only present in native mode

@@ -44,6 +44,15 @@ class ApiCredentials:
             raise CredentialsMissing(HOW_TO)
         return int(api_id), api_hash
 
+    def masked(self) -> str | None:
+        """"api_id ••••, api_hash ••••cdef" when set, else None; never the values themselves."""
+        from audiofetch_app.core.vault import Vault
+
+        api_id, api_hash = self.vault.get(API_ID), self.vault.get(API_HASH)
+        if not api_id or not api_hash:
+            return None
+        return f"api_id {Vault.mask(api_id) or '••••'}, api_hash {Vault.mask(api_hash)}"
+
     async def is_set(self) -> bool:
         names = await asyncio.to_thread(self.vault.names)
         return API_ID in names and API_HASH in names
