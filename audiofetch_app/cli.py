@@ -27,9 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("gui", help="open the app window (the default)")
 
     serve = sub.add_parser("serve", help="serve the app to a browser (or the LAN)")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on; anything but loopback (e.g. 0.0.0.0 for "
+                            "the LAN) needs a password")
     serve.add_argument("--port", type=int, default=8765)
-    serve.add_argument("--password-file", type=Path)
+    serve.add_argument("--password-file", type=Path,
+                       help="file whose first line is the LAN password (or set "
+                            "AUDIOFETCH_PASSWORD); kept only as a Scrypt hash")
 
     get = sub.add_parser("get", help="download a direct audio link or HLS audio playlist")
     get.add_argument("url")
@@ -110,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if command == "gui":
                 return run("gui")
-            return run("serve", host=args.host, port=args.port)
+            return run("serve", host=args.host, port=args.port,
+                       password_file=args.password_file)
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

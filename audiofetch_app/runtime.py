@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from audiofetch_app import settings as settings_mod
 from audiofetch_app.core.instance import InstanceLock
@@ -38,6 +39,7 @@ class Runtime:
     jobs: JobManager
     lock: InstanceLock
     telegram: TelegramService
+    lan_auth: Any = None  # web.auth.LanAuth, made on first use in LAN mode
 
     async def close(self) -> None:
         await self.telegram.close()

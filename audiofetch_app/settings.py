@@ -67,11 +67,17 @@ class Settings:
     page_workers: int = 5
     telegram_template: str = "{channel}/{date:%Y-%m-%d} {title}.{ext}"
     telegram_workers: int = 3
+    lan_session_hours: float = 24.0  # how long a browser or token stays logged in (LAN mode)
+    cors_origins: str = ""  # origins allowed to call the REST API from a browser, one per line
     page_zip: bool = True
     x_audiospace_query_id: str = "p8k4kaPusjNj85gj8w_YAQ"  # X renames it now and then
 
     def download_path(self) -> Path:
         return Path(self.download_dir).expanduser() if self.download_dir else default_download_dir()
+
+    def cors_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in str(self.cors_origins).replace(",", "\n")
+                .splitlines() if o.strip()]
 
     def validate(self) -> None:
         if not 1 <= int(self.workers) <= 64:
@@ -80,6 +86,13 @@ class Settings:
             raise ValueError("Parallel track downloads must be between 1 and 20.")
         if not 1 <= int(self.space_workers) <= 64:
             raise ValueError("Parallel Space connections must be between 1 and 64.")
+        if not 0.1 <= float(self.lan_session_hours) <= 24 * 365:
+            raise ValueError("A login lasts between 0.1 hours and a year.")
+        for origin in self.cors_list():
+            if not origin.startswith(("http://", "https://", "chrome-extension://",
+                                      "moz-extension://")) or origin.count("/") != 2:
+                raise ValueError(f"“{origin}” is not an origin; write it like "
+                                 "https://example.com or chrome-extension://<id>.")
         if not 1 <= int(self.telegram_workers) <= 10:
             raise ValueError("Parallel Telegram downloads must be between 1 and 10.")
         if not 1 <= int(self.max_running_jobs) <= 16:
@@ -130,6 +143,7 @@ class SettingsService:
             candidate.page_workers = int(candidate.page_workers)
             candidate.max_running_jobs = int(candidate.max_running_jobs)
             candidate.telegram_workers = int(candidate.telegram_workers)
+            candidate.lan_session_hours = float(candidate.lan_session_hours)
             candidate.validate()
             payload = {_KEY: asdict(candidate)}
 

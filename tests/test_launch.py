@@ -13,10 +13,19 @@ from tests.desktop import ROOT, AppProcess, app_environment, free_port, wait_for
 def test_serve_refuses_lan_hosts_without_auth(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "audiofetch_app", "serve", "--host", "0.0.0.0"],
-        cwd=ROOT, env={**app_environment(), "AUDIOFETCH_HOME": str(tmp_path)},
+        cwd=ROOT, env={**{k: v for k, v in app_environment().items()
+                          if k != "AUDIOFETCH_PASSWORD"}, "AUDIOFETCH_HOME": str(tmp_path)},
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert "password" in result.stderr and "127.0.0.1" in result.stderr
+    assert "needs a password" in result.stderr and "--password-file" in result.stderr
+    short = tmp_path / "pw"
+    short.write_text("short\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "audiofetch_app", "serve", "--host", "0.0.0.0",
+         "--password-file", str(short)],
+        cwd=ROOT, env={**app_environment(), "AUDIOFETCH_HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "8 characters" in result.stderr
 
 
 def test_taken_port_falls_back_and_second_start_reuses_the_first(tmp_path: Path) -> None:

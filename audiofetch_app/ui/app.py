@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import logging
 import os
 import secrets
 import socket
 import sys
 import webbrowser
+from pathlib import Path
 
 import httpx
 
@@ -64,14 +66,13 @@ def reach_running(info: dict, mode: str) -> bool:
     return True
 
 
-def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> int:
+def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+        password_file: Path | None = None) -> int:
     """Serve the app until the window closes or the process is stopped."""
     from audiofetch_app.runtime import AlreadyRunning, acquire_instance
+    from audiofetch_app.web.server import LanRefused, prepare_lan
 
-    if host not in LOOPBACK:
-        print("Serving on the network needs a password, and LAN passwords are not available "
-              "in this version yet; use --host 127.0.0.1.", file=sys.stderr)
-        return 2
+    lan = host not in LOOPBACK
     # NiceGUI reads this when it is imported: keep its files in our data folder.
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings_mod.data_dir() / "nicegui"))
     try:
@@ -82,22 +83,42 @@ def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> int:
             return 0
         print(str(exc), file=sys.stderr)
         return 1
+    if lan:
+        try:
+            prepare_lan(password_file)
+        except LanRefused as exc:
+            lock.release()
+            print(str(exc), file=sys.stderr)
+            return 2
     native = mode == "gui" and native_available()
     port = free_port(host, port)
-    url = f"http://{'127.0.0.1' if host == 'localhost' else host}:{port}"
+    shown = "127.0.0.1" if host in ("localhost", "0.0.0.0", "::") else host
+    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
     token = secrets.token_urlsafe(16)
     lock.publish(url=url, token=token, pid=os.getpid())
-    return _serve(lock, host, port, url, token, native=native, show=mode == "gui")
+    return _serve(lock, host, port, url, token, native=native, show=mode == "gui", lan=lan)
+
+
+def lan_addresses() -> list[str]:
+    """This computer's addresses other devices can reach (best effort, no network traffic)."""
+    found: list[str] = []
+    with contextlib.suppress(OSError):
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            address = info[4][0]
+            if not address.startswith("127.") and address not in found:
+                found.append(address)
+    return found
 
 
 def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
-           show: bool) -> int:
+           show: bool, lan: bool = False) -> int:
+    import nicegui
     from fastapi import Request
     from nicegui import app, ui
 
     from audiofetch_app.runtime import open_runtime
     from audiofetch_app.ui import shell, state
-    from audiofetch_app.web.api import build_router
+    from audiofetch_app.web import server
 
     state.native_mode = native
 
@@ -108,6 +129,7 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
         # Runtime.close() stops both.
         await runtime.telegram.start(schedule=True)
         log.debug("%s is running at %s", APP_NAME, url)  # the console already has it
+        log.debug("Routes: %s", json.dumps(server.describe_routes(app)))
 
     async def shutdown() -> None:
         runtime = state.runtime()
@@ -116,7 +138,9 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
 
     app.on_startup(startup)
     app.on_shutdown(shutdown)
-    app.include_router(build_router(state.runtime))
+    server.install(app, state.runtime, lan=lan,
+                   static_prefix=f"/_nicegui/{nicegui.__version__}/static/",
+                   cors_origins=_saved_settings().cors_list())
 
     @app.post(FOCUS_PATH, include_in_schema=False)
     def focus(request: Request) -> dict:
@@ -137,11 +161,26 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
         if sys.platform.startswith("linux"):
             app.native.start_args["gui"] = "qt"
     print(f"{APP_NAME} is running at {url}", flush=True)
+    if lan:
+        others = ", ".join(f"http://{a}:{port}" for a in lan_addresses()) or "this computer's "\
+            "address"
+        print(f"Shared on the network with a password: {others}", flush=True)
     try:
         ui.run(shell.build, host=host, port=port, title=APP_NAME, native=native,
                reload=False, show=show and not native, dark=None, show_welcome_message=False,
                window_size=(1100, 780) if native else None, uvicorn_logging_level="warning",
-               favicon="🎧")
+               favicon="🎧", storage_secret=server.storage_secret())
     finally:
         lock.release()
     return 0
+
+
+def _saved_settings() -> settings_mod.Settings:
+    """Settings read before the runtime opens (the server's CORS origins are fixed at start)."""
+    from audiofetch_app.core.store import Store
+
+    store = Store(settings_mod.db_path())
+    try:
+        return settings_mod.SettingsService(store).get()
+    finally:
+        store.close()

@@ -1,0 +1,171 @@
+"""The HTTP face put together: REST routers, OpenAPI docs, and in LAN mode the login gate.
+
+`ui/app.py` calls `install` once on NiceGUI's FastAPI app before the server starts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audiofetch_app import settings as settings_mod
+from audiofetch_app.core.store import Store
+from audiofetch_app.web.auth import LanAuth, LanGate
+from audiofetch_app.web.lockout import Lockout
+from audiofetch_app.web.passwords import (
+    PASSWORD_ENV,
+    PasswordError,
+    PasswordStore,
+    check_strength,
+    read_password_file,
+)
+from audiofetch_app.web.tokens import TokenStore
+
+DOCS_PATH = "/docs"
+STORAGE_SECRET_FILE = "storage.secret"
+
+
+class LanRefused(Exception):
+    """LAN mode cannot start; the message says what to do."""
+
+
+@dataclass
+class LanSetup:
+    """What LAN mode needs before the server starts: where the password hash lives."""
+
+    db_path: Path
+
+
+def prepare_lan(password_file: Path | None) -> LanSetup:
+    """Store the password given by file or environment (as a hash), or check one is stored.
+
+    Raises LanRefused when there is none: LAN mode has no default password.
+    """
+    given: str | None = None
+    try:
+        if password_file is not None:
+            given = read_password_file(password_file)
+        elif os.environ.get(PASSWORD_ENV):
+            given = check_strength(os.environ[PASSWORD_ENV])
+    except PasswordError as exc:
+        raise LanRefused(str(exc)) from exc
+    db_path = settings_mod.db_path()
+    store = Store(db_path)
+    try:
+        passwords = PasswordStore(store)
+        if given is not None:
+            if not passwords.verify(given):
+                passwords.set(given)
+                TokenStore(store).revoke_all()  # a new password logs everybody out
+        elif not passwords.is_set():
+            raise LanRefused(
+                "Serving on the network needs a password: give it with --password-file FILE "
+                f"or {PASSWORD_ENV}, or set one in Settings first.")
+    finally:
+        store.close()
+    return LanSetup(db_path)
+
+
+def storage_secret() -> str:
+    """The per-install secret NiceGUI signs browser storage with (0600 in the data folder)."""
+    path = settings_mod.data_dir() / STORAGE_SECRET_FILE
+    try:
+        value = path.read_text(encoding="ascii").strip()
+        if len(value) >= 32:
+            return value
+    except (OSError, UnicodeDecodeError):
+        pass
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(value)
+    return value
+
+
+def install(app: Any, get_runtime: Callable[[], Any], *, lan: bool,
+            static_prefix: str, cors_origins: list[str], secure_cookie: bool = False) -> None:
+    """Mount the REST routers and docs on `app`; in LAN mode put the gate in front of all."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse, JSONResponse
+
+    from audiofetch_app.web.api import build_router
+    from audiofetch_app.web.auth_routes import build_auth_router
+    from audiofetch_app.web.downloads_api import build_downloads_router
+    from audiofetch_app.web.events_api import build_events_router
+    from audiofetch_app.web.limits import BodyLimit
+
+    app.include_router(build_router(get_runtime))
+    app.include_router(build_downloads_router(get_runtime))
+    app.include_router(build_events_router(get_runtime))
+
+    def auth() -> LanAuth:
+        runtime = get_runtime()
+        if runtime.lan_auth is None:
+            store = runtime.store
+            runtime.lan_auth = LanAuth(PasswordStore(store), TokenStore(store), Lockout(),
+                                       runtime.settings.get().lan_session_hours)
+        return runtime.lan_auth
+
+    if lan:
+        app.include_router(build_auth_router(auth, secure_cookie=secure_cookie))
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> JSONResponse:
+        schema = app.openapi()
+        schema["paths"] = {p: v for p, v in schema.get("paths", {}).items()
+                           if p.startswith("/api/")}
+        return JSONResponse(schema)
+
+    @app.get(DOCS_PATH, include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="AudioFetch REST API")
+
+    app.add_middleware(BodyLimit)
+    if lan:
+        app.add_middleware(_LazyGate, auth=auth, static_prefix=static_prefix)
+    if cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        # Outermost, so that preflight requests are answered before the gate asks for a login.
+        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+                           allow_headers=["authorization", "content-type"])
+
+
+class _LazyGate:
+    """LanGate whose auth is built on first use (the runtime opens after the app is made)."""
+
+    def __init__(self, app: Any, auth: Callable[[], LanAuth], static_prefix: str) -> None:
+        self.app = app
+        self.auth = auth
+        self.static_prefix = static_prefix
+        self._gate: LanGate | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._gate is None:
+            if scope["type"] == "lifespan":
+                await self.app(scope, receive, send)
+                return
+            self._gate = LanGate(self.app, self.auth(), self.static_prefix)
+        await self._gate(scope, receive, send)
+
+
+def describe_routes(app: Any) -> list[dict[str, Any]]:
+    """Every route the server answers, for the log and the test that checks them all."""
+    found: list[dict[str, Any]] = []
+    for route in app.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:  # FastAPI ≥ 0.130 keeps included routers whole
+            for context in contexts():
+                original = context.original_route
+                found.append({"path": context.path or getattr(original, "path", ""),
+                              "kind": type(original).__name__,
+                              "methods": sorted(getattr(context, "methods", None) or [])})
+            continue
+        found.append({"path": getattr(route, "path", ""), "kind": type(route).__name__,
+                      "methods": sorted(getattr(route, "methods", None) or [])})
+    return found

@@ -1,0 +1,207 @@
+"""LAN mode end to end: `audiofetch serve --host 0.0.0.0` with a password, over real HTTP.
+
+One server for the module (starting NiceGUI is slow on two cores); tests that lock an
+address out or change settings come last or use their own server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.desktop import AppProcess, free_port, wait_for
+
+PASSWORD = "household secret 42"
+pytestmark = pytest.mark.timeout(300)
+
+
+class Lan:
+    def __init__(self, app: AppProcess, url: str, home: Path) -> None:
+        self.app = app
+        self.url = url
+        self.home = home
+
+    def client(self, **kw: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, follow_redirects=False, **kw)
+
+    def token(self) -> str:
+        with self.client() as c:
+            answer = c.post("/api/auth/login", json={"password": PASSWORD})
+            assert answer.status_code == 200, answer.text
+            return answer.json()["token"]
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text(errors="replace")
+                         for p in (self.home / "logs").glob("*.log*"))
+
+
+@pytest.fixture(scope="module")
+def lan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lan]:
+    root = tmp_path_factory.mktemp("lan")
+    home = root / "home"
+    password_file = root / "password.txt"
+    password_file.write_text(PASSWORD + "\n")
+    port = free_port()
+    with AppProcess(["serve", "--host", "0.0.0.0", "--port", str(port),
+                     "--password-file", str(password_file)], home, root / "logs",
+                    env={"AUDIOFETCH_PASSWORD": ""}) as app:
+        url = app.wait_for_url(timeout=180)
+        assert url == f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            app.check_alive()
+            try:
+                return httpx.get(url + "/login", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, 120, "the LAN server to answer")
+        wait_for(lambda: "Routes:" in Lan(app, url, home).log_text(), 30, "the route list")
+        yield Lan(app, url, home)
+
+
+def concrete(path: str) -> str:
+    """A request path for a route path: every {parameter} filled in."""
+    return re.sub(r"\{[^}:]+(:path)?\}", lambda m: "x/y" if m.group(1) else "x", path) or "/"
+
+
+def test_every_route_needs_the_login(lan: Lan) -> None:
+    line = next(x for x in lan.log_text().splitlines() if "Routes: " in x)
+    routes = json.loads(line.split("Routes: ", 1)[1])
+    assert any(r["path"] == "/api/jobs" for r in routes)  # the list is the real one
+    public = {"/login", "/api/auth/login", "/favicon.ico"}
+    static = next(r["path"] for r in routes if r["path"].endswith("/static"))
+    checked = 0
+    with lan.client() as c:
+        for route in routes:
+            path = concrete(route["path"])
+            if route["path"] in public or route["path"] == static:
+                continue
+            if route["kind"] == "Mount":
+                path = path.rstrip("/") + "/socket.io/?EIO=4&transport=polling"
+            for method in route["methods"] or ["GET", "POST"]:
+                if method == "HEAD":
+                    continue
+                response = c.request(method, path, json={} if method != "GET" else None)
+                assert response.status_code == 401, (method, path, response.status_code)
+                assert "Log in first" in response.json()["detail"]
+                checked += 1
+        # Pages (NiceGUI answers unknown paths with the app page) go to the login page.
+        for path in ("/", "/jobs", "/anything/else", "/_nicegui/unknown"):
+            page = c.get(path, headers={"accept": "text/html"})
+            assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    assert checked > 20
+
+
+def test_websocket_needs_the_login(lan: Lan) -> None:
+    host, port = lan.url.removeprefix("http://").split(":")
+    request = (f"GET /_nicegui_ws/socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+               f"Host: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request.encode())
+        answer = sock.recv(1024).decode(errors="replace")
+    assert " 101 " not in answer.splitlines()[0], answer
+    with lan.client(headers={"authorization": f"Bearer {lan.token()}"}) as c:
+        polling = c.get("/_nicegui_ws/socket.io/?EIO=4&transport=polling")
+        assert polling.status_code == 200 and polling.text.startswith("0")
+
+
+def test_program_login_rest_and_logout(lan: Lan, http_server) -> None:
+    token = lan.token()
+    auth = {"authorization": f"Bearer {token}"}
+    with lan.client(headers=auth) as c:
+        assert c.get("/api/jobs").status_code == 200
+        assert c.get("/api/downloads").status_code == 200
+        assert "/api/auth/login" in c.get("/openapi.json").json()["paths"]
+        assert c.get("/docs").status_code == 200
+        for bad in ("file:///etc/passwd", "javascript:alert(1)", "ftp://example.com/a.mp3",
+                    "data:audio/mp3;base64,AAAA", "http://", "//example.com/a.mp3"):
+            refused = c.post("/api/download", json={"url": bad})
+            assert refused.status_code == 422, (bad, refused.text)
+            assert isinstance(refused.json()["detail"], str)
+        for path in ("/api/status/..%2F..%2Fetc%2Fpasswd", "/api/downloads/..%2Fsecret/zip",
+                     "/api/downloads/%2e%2e/zip", "/api/stream/..%5C..%5Cx"):
+            answer = c.get(path)
+            # A path that matches no route gets the app's page (NiceGUI's catch-all), never
+            # a file from outside.
+            assert answer.status_code in (400, 404) or answer.headers[
+                "content-type"].startswith("text/html"), (path, answer.status_code)
+            assert "root:" not in answer.text
+        too_big = c.post("/api/download", content=b"{" + b" " * 200_000 + b"}",
+                         headers={"content-type": "application/json"})
+        assert too_big.status_code == 413 and "too large" in too_big.json()["detail"]
+        upload = c.post("/api/telegram/sessions/upload", data={"name": "x"},
+                        files={"file": ("big.session", b"\0" * (3 * 1024 * 1024))})
+        assert upload.status_code == 413
+        assert c.post("/api/auth/logout").status_code == 200
+        assert c.get("/api/jobs").status_code == 401
+
+
+def test_live_progress_over_server_sent_events(lan: Lan, http_server) -> None:
+    http_server.add("/a.mp3", b"ID3" + b"\0" * 50_000, content_type="audio/mpeg")
+    auth = {"authorization": f"Bearer {lan.token()}"}
+    with httpx.Client(base_url=lan.url, timeout=30) as c:
+        with c.stream("GET", "/api/events") as denied:
+            assert denied.status_code == 401
+        with c.stream("GET", "/api/events", headers=auth) as events:
+            assert events.headers["content-type"].startswith("text/event-stream")
+            started = c.post("/api/download", headers=auth,
+                             json={"url": http_server.url_for("/a.mp3"), "kind": "direct"})
+            job_id = started.json()["job_id"]
+            seen: list[tuple[str, dict]] = []
+            kind = ""
+            deadline = time.monotonic() + 60
+            for line in events.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    seen.append((kind, json.loads(line[6:])))
+                    if seen[-1][1]["id"] == job_id and seen[-1][1]["state"] == "done":
+                        break
+                assert time.monotonic() < deadline
+    kinds = [k for k, job in seen if job["id"] == job_id]
+    assert kinds[0] == "added" and "updated" in kinds
+
+
+def test_password_never_reaches_the_log(lan: Lan) -> None:
+    with lan.client() as c:
+        c.post("/api/auth/login", json={"password": "wrong " + PASSWORD})
+    text = lan.log_text()
+    assert PASSWORD not in text and "Routes:" in text
+
+
+def test_cors_is_off_by_default(lan: Lan) -> None:
+    with lan.client() as c:
+        preflight = c.options("/api/jobs", headers={
+            "origin": "chrome-extension://abcdefghijklmnop",
+            "access-control-request-method": "GET"})
+        assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_browser_session_cookie_fixation_and_lockout(lan: Lan) -> None:
+    """Last: it locks this client's address out."""
+    with lan.client() as c:
+        planted = {"cookie": "af_session=attacker-chosen-value"}
+        assert c.get("/api/jobs", headers=planted).status_code == 401
+        form = c.post("/api/auth/login", data={"password": PASSWORD, "next": "/"},
+                      headers=planted)
+        assert form.status_code == 303 and form.headers["location"] == "/"
+        cookie = form.headers["set-cookie"]
+        assert "attacker" not in cookie and "HttpOnly" in cookie
+        token = cookie.split(";")[0].split("=", 1)[1]
+        page = c.get("/", headers={"cookie": f"af_session={token}", "accept": "text/html"})
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        for _ in range(4):
+            assert c.post("/api/auth/login", json={"password": "guess"}).status_code == 401
+        assert c.post("/api/auth/login", json={"password": "guess"}).status_code == 429
+        locked = c.post("/api/auth/login", json={"password": PASSWORD})
+        assert locked.status_code == 429 and int(locked.headers["retry-after"]) <= 60
+        assert "try again in" in locked.json()["detail"]
