@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from audiofetch_app import settings as settings_mod
 from audiofetch_app.core.instance import InstanceLock
 from audiofetch_app.core.jobs import JobManager
+from audiofetch_app.core.lan_access import LanAccess
 from audiofetch_app.core.logs import setup_logging
 from audiofetch_app.core.store import Store
 from audiofetch_app.core.vault import Vault
@@ -39,7 +39,7 @@ class Runtime:
     jobs: JobManager
     lock: InstanceLock
     telegram: TelegramService
-    lan_auth: Any = None  # web.auth.LanAuth, made on first use in LAN mode
+    lan: LanAccess
 
     async def close(self) -> None:
         await self.telegram.close()
@@ -77,4 +77,4 @@ async def open_runtime(*, console_log: bool = True, console_level: int = logging
     except BaseException:
         lock.release()
         raise
-    return Runtime(store, settings, vault, jobs, lock, telegram)
+    return Runtime(store, settings, vault, jobs, lock, telegram, LanAccess(store, settings))

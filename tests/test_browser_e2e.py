@@ -90,3 +90,43 @@ def test_page_audio_link_downloads_in_the_browser(tmp_path: Path, http_server) -
         assert files[0].name == "Evening Tone.mp3"
         assert files[0].read_bytes() == tone
         assert (tmp_path / "jobs-done.png").stat().st_size > 0
+
+
+def test_lan_login_in_the_browser(tmp_path: Path) -> None:
+    """LAN mode: the browser lands on the login page, logs in, uses the app, logs out."""
+    require(missing_modules("playwright"), "the browser test needs the playwright package")
+    require([] if os.access(CHROMIUM, os.X_OK) else [CHROMIUM],
+            "the browser test needs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    password = "our shared secret 9"
+    port = free_port()
+    with AppProcess(["serve", "--host", "0.0.0.0", "--port", str(port)], tmp_path / "home",
+                    tmp_path / "logs", env={"AUDIOFETCH_PASSWORD": password}) as app:
+        url = app.wait_for_url(timeout=180)
+        wait_for_http(url + "/login", timeout=120, alive=app.check_alive)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.set_default_timeout(UI_TIMEOUT_MS)
+                try:
+                    page.goto(url + "/", wait_until="load")
+                    expect(page.get_by_label("Password")).to_be_visible()
+                    assert "/login" in page.url
+                    page.get_by_label("Password").fill("not it at all")
+                    page.get_by_role("button", name="Log in").click()
+                    expect(page.get_by_role("alert")).to_contain_text("not correct")
+                    page.get_by_label("Password").fill(password)
+                    page.get_by_role("button", name="Log in").click()
+                    expect(page.get_by_role("tab", name="Page audio")).to_be_visible()
+                    page.get_by_role("tab", name="Jobs").click()
+                    page.get_by_role("button", name="Log out").click()
+                    expect(page.get_by_label("Password")).to_be_visible()
+                    page.goto(url + "/", wait_until="load")
+                    assert "/login" in page.url  # the session is really gone
+                except BaseException:
+                    page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+                    raise
+            finally:
+                browser.close()

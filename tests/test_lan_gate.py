@@ -9,12 +9,12 @@ from fastapi import FastAPI, WebSocket
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from audiofetch_app.core.lan_access import LanAccess
+from audiofetch_app.core.lan_passwords import PasswordStore
 from audiofetch_app.core.store import Store
+from audiofetch_app.settings import SettingsService
 from audiofetch_app.web.auth import SESSION_COOKIE, LanAuth, LanGate, safe_next
 from audiofetch_app.web.auth_routes import build_auth_router
-from audiofetch_app.web.lockout import Lockout
-from audiofetch_app.web.passwords import PasswordStore
-from audiofetch_app.web.tokens import TokenStore
 
 PASSWORD = "a household secret"
 
@@ -32,7 +32,8 @@ def client(hashed: Path, tmp_path: Path) -> TestClient:
     db = tmp_path / "db.json"
     db.write_bytes(hashed.read_bytes())
     store = Store(db)
-    auth = LanAuth(PasswordStore(store), TokenStore(store), Lockout())
+    settings = SettingsService(store)
+    auth = LanAuth(LanAccess(store, settings))
     app = FastAPI()
     app.include_router(build_auth_router(lambda: auth))
 

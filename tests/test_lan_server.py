@@ -205,3 +205,50 @@ def test_browser_session_cookie_fixation_and_lockout(lan: Lan) -> None:
         locked = c.post("/api/auth/login", json={"password": PASSWORD})
         assert locked.status_code == 429 and int(locked.headers["retry-after"]) <= 60
         assert "try again in" in locked.json()["detail"]
+
+
+def test_password_from_environment_and_cors_for_an_extension(tmp_path: Path) -> None:
+    from audiofetch_app.core.store import Store
+    from audiofetch_app.settings import SettingsService
+
+    home = tmp_path / "home"
+    home.mkdir()
+    store = Store(home / "audiofetch.json")
+    SettingsService(store).update(cors_origins="chrome-extension://abcdefghijklmnop")
+    store.close()
+    secret = "from the environment 7"
+    port = free_port()
+    with AppProcess(["serve", "--host", "0.0.0.0", "--port", str(port)], home,
+                    tmp_path / "logs", env={"AUDIOFETCH_PASSWORD": secret}) as app:
+        url = app.wait_for_url(timeout=180)
+        lan = Lan(app, url, home)
+
+        def up() -> bool:
+            app.check_alive()
+            try:
+                return httpx.get(url + "/login", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, 120, "the LAN server to answer")
+        with lan.client() as c:
+            extension = {"origin": "chrome-extension://abcdefghijklmnop"}
+            preflight = c.options("/api/jobs", headers={
+                **extension, "access-control-request-method": "GET",
+                "access-control-request-headers": "authorization"})
+            assert preflight.status_code == 200
+            assert preflight.headers["access-control-allow-origin"] == extension["origin"]
+            other = c.options("/api/jobs", headers={
+                "origin": "https://evil.example", "access-control-request-method": "GET"})
+            assert "access-control-allow-origin" not in other.headers
+            token = c.post("/api/auth/login", json={"password": secret}).json()["token"]
+            listed = c.get("/api/jobs", headers={**extension,
+                                                 "authorization": f"Bearer {token}"})
+            assert listed.status_code == 200
+            assert listed.headers["access-control-allow-origin"] == extension["origin"]
+            c.cookies.clear()  # the login also set a session cookie; a bare request has none
+            assert c.get("/api/jobs", headers=extension).status_code == 401
+            c.post("/api/auth/login", json={"password": secret + "x"})
+        wait_for(lambda: "Wrong LAN password" in lan.log_text(), 10, "the refusal in the log")
+        assert secret not in lan.log_text()
+        assert secret not in (home / "audiofetch.json").read_text()

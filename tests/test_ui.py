@@ -228,3 +228,34 @@ async def test_page_tab_finds_tracks_and_downloads_selected(user: User, runtime,
     assert Path(job.output_path).name == "Two Chapters.zip" and job.items_total == 2
     progress = user.find(marker="page-progress").elements.pop()
     await _until(lambda: [r["state"] for r in progress.rows] == ["done", "done"])
+
+
+async def test_settings_set_the_lan_password_and_options(user: User, runtime) -> None:
+    token, _ = runtime.lan.tokens.issue(3600)
+    user.find(marker="settings").click()
+    await user.should_see("LAN password: not set (LAN sharing is off)")
+    user.find(marker="lan-password").type("a household secret")
+    user.find(marker="lan-password-confirm").type("a household secreT")
+    user.find(marker="save").click()
+    await user.should_see("The two passwords are not the same.")
+    assert not runtime.lan.is_set()
+    user.find(marker="lan-password-confirm").clear().type("a household secret")
+    user.find(marker="lan-hours").clear().type("2")
+    user.find(marker="lan-origins").type("chrome-extension://abcdefghijklmnop")
+    user.find(marker="save").click()
+    await user.should_see("LAN password saved", retries=50)
+    assert runtime.lan.passwords.verify("a household secret")
+    assert not runtime.lan.tokens.valid(token)  # a new password logs everybody out
+    saved = runtime.settings.get()
+    assert saved.lan_session_hours == 2 and saved.cors_list() == [
+        "chrome-extension://abcdefghijklmnop"]
+    assert runtime.lan.session_seconds == 7200
+    assert "a household secret" not in runtime.store.path.read_text()
+
+
+async def test_settings_refuse_a_bad_origin(user: User, runtime) -> None:
+    user.find(marker="settings").click()
+    user.find(marker="lan-origins").type("not an origin")
+    user.find(marker="save").click()
+    await user.should_see("is not an origin")
+    assert runtime.settings.get().cors_origins == ""

@@ -121,6 +121,7 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
     from audiofetch_app.web import server
 
     state.native_mode = native
+    state.lan_mode = lan
 
     async def startup() -> None:
         runtime = await open_runtime(lock=lock)

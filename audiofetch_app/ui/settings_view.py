@@ -12,6 +12,7 @@ from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.vault import Vault, VaultError
 from audiofetch_app.runtime import Runtime
 from audiofetch_app.ui import desktop, state
+from audiofetch_app.ui.lan_settings import LanSettings
 from audiofetch_app.ui.telegram_credentials import how_to
 
 X_COOKIES = {"x_auth_token": "auth_token", "x_ct0": "ct0"}
@@ -72,6 +73,7 @@ class SettingsDialog:
                     .classes("w-80").mark("settings-tg-api-hash")
                 ui.button("Forget API credentials", on_click=self._forget_telegram) \
                     .props("flat no-caps").mark("settings-tg-api-clear")
+            self.lan = LanSettings(runtime)
             with ui.expansion("Data and log folders", icon="info").classes("w-full"):
                 self.paths = ui.column().classes("gap-1")
             with ui.row().classes("w-full justify-end"):
@@ -88,6 +90,7 @@ class SettingsDialog:
         self.tg_api_id.set_value("")
         self.tg_api_hash.set_value("")
         self._show_telegram_status()
+        self.lan.load()
         self.space_workers.set_value(current.space_workers)
         self.query_id.set_value(current.x_audiospace_query_id)
         for key, field in self.templates.items():
@@ -128,6 +131,11 @@ class SettingsDialog:
             or settings_mod.Settings.x_audiospace_query_id,
             **{key: (field.value or "").strip() for key, field in self.templates.items()},
         }
+        try:
+            changes.update(self.lan.changes())
+        except (TypeError, ValueError):
+            ui.notify("A login lasts a number of hours.", type="negative")
+            return
         if changes["download_dir"] == str(settings_mod.default_download_dir()):
             changes["download_dir"] = ""
         try:
@@ -142,6 +150,8 @@ class SettingsDialog:
             api_hash = (self.tg_api_hash.value or "").strip()
             if api_id or api_hash:  # both blank: leave the saved ones as they are
                 await self.runtime.telegram.credentials.set(api_id, api_hash)
+            if await self.lan.save_password():
+                ui.notify("LAN password saved; everybody logged in must log in again.")
         except (ValueError, VaultError, JobError) as exc:
             ui.notify(str(exc), type="negative")
             return

@@ -30,6 +30,12 @@ def build() -> None:
             with jobs:
                 active_badge = ui.badge(color="orange").props("floating").classes("jobs-badge")
         ui.space()
+        if state.lan_mode:
+            ui.button(icon="logout", on_click=lambda: ui.run_javascript(
+                "fetch('/api/auth/logout', {method: 'POST'})"
+                ".then(() => { window.location.href = '/login'; })")) \
+                .props('flat round color=white aria-label="Log out"').tooltip("Log out") \
+                .mark("logout")
         ui.button(icon="settings", on_click=settings.open) \
             .props('flat round color=white aria-label="Settings"').tooltip("Settings") \
             .mark("settings")

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
 _runtime: Runtime | None = None
 native_mode = False
+lan_mode = False  # served on the network behind the password: show Log out
 
 
 def set_runtime(runtime: Runtime | None) -> None:

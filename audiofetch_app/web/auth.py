@@ -15,9 +15,9 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from audiofetch_app.web.lockout import LockedOut, Lockout
-from audiofetch_app.web.passwords import MAX_LENGTH, PasswordStore
-from audiofetch_app.web.tokens import TokenStore
+from audiofetch_app.core.lan_access import LanAccess
+from audiofetch_app.core.lan_passwords import MAX_LENGTH
+from audiofetch_app.core.lockout import LockedOut
 
 SESSION_COOKIE = "af_session"
 LOGIN_PAGE = "/login"
@@ -36,25 +36,23 @@ class WrongPassword(Exception):
 
 
 class LanAuth:
-    """Checks passwords (with the lockout) and tokens; one per server."""
+    """Checks passwords (with the lockout) and tokens; one per server, on `LanAccess`."""
 
-    def __init__(self, passwords: PasswordStore, tokens: TokenStore, lockout: Lockout,
-                 session_hours: float = 24.0) -> None:
-        self.passwords = passwords
-        self.tokens = tokens
-        self.lockout = lockout
-        self.session_seconds = session_hours * 3600
+    def __init__(self, access: LanAccess) -> None:
+        self.access = access
+        self.tokens = access.tokens
 
     async def login(self, password: str, address: str) -> tuple[str, float]:
         """A new token and its expiry; raises LockedOut or WrongPassword."""
-        self.lockout.check(address)
+        lockout = self.access.lockout
+        lockout.check(address)
         ok = len(password) <= MAX_LENGTH and await asyncio.to_thread(
-            self.passwords.verify, password)
+            self.access.passwords.verify, password)
         if not ok:
-            self.lockout.failed(address)  # raises LockedOut on the fifth
+            lockout.failed(address)  # raises LockedOut on the fifth
             raise WrongPassword()
-        self.lockout.succeeded(address)
-        return await asyncio.to_thread(self.tokens.issue, self.session_seconds)
+        lockout.succeeded(address)
+        return await asyncio.to_thread(self.tokens.issue, self.access.session_seconds)
 
     def token_of(self, headers: dict[str, str]) -> str | None:
         """The token a request carries: the Bearer header first, else the session cookie."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import time
 from collections.abc import Callable
 from urllib.parse import quote
@@ -23,6 +24,8 @@ from audiofetch_app.web.auth import (
     parse_login_body,
     safe_next,
 )
+
+log = logging.getLogger(__name__)
 
 
 class LoginRequest(BaseModel):
@@ -96,14 +99,18 @@ def build_auth_router(get_auth: Callable[[], LanAuth], *, secure_cookie: bool = 
         try:
             token, expires = await auth.login(password, address)
         except LockedOut as exc:
+            log.warning("LAN login refused for %s: locked out for %d s", address,
+                        exc.retry_after)
             if is_form:
                 return _back_to_login(next_path, str(exc))
             return JSONResponse({"detail": str(exc)}, status_code=429,
                                 headers={"retry-after": str(exc.retry_after)})
         except WrongPassword as exc:
+            log.warning("Wrong LAN password from %s", address)
             if is_form:
                 return _back_to_login(next_path, str(exc))
             return JSONResponse({"detail": str(exc)}, status_code=401)
+        log.info("LAN login from %s", address)
         # Whatever session the browser had before is dropped: no fixation.
         auth.tokens.revoke(auth.token_of({"cookie": request.headers.get("cookie", "")}))
         if is_form:

@@ -13,17 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from audiofetch_app import settings as settings_mod
-from audiofetch_app.core.store import Store
-from audiofetch_app.web.auth import LanAuth, LanGate
-from audiofetch_app.web.lockout import Lockout
-from audiofetch_app.web.passwords import (
+from audiofetch_app.core.lan_passwords import (
     PASSWORD_ENV,
     PasswordError,
     PasswordStore,
     check_strength,
     read_password_file,
 )
-from audiofetch_app.web.tokens import TokenStore
+from audiofetch_app.core.lan_tokens import TokenStore
+from audiofetch_app.core.store import Store
+from audiofetch_app.web.auth import LanAuth, LanGate
 
 DOCS_PATH = "/docs"
 STORAGE_SECRET_FILE = "storage.secret"
@@ -102,13 +101,12 @@ def install(app: Any, get_runtime: Callable[[], Any], *, lan: bool,
     app.include_router(build_downloads_router(get_runtime))
     app.include_router(build_events_router(get_runtime))
 
+    made: list[LanAuth] = []
+
     def auth() -> LanAuth:
-        runtime = get_runtime()
-        if runtime.lan_auth is None:
-            store = runtime.store
-            runtime.lan_auth = LanAuth(PasswordStore(store), TokenStore(store), Lockout(),
-                                       runtime.settings.get().lan_session_hours)
-        return runtime.lan_auth
+        if not made:
+            made.append(LanAuth(get_runtime().lan))
+        return made[0]
 
     if lan:
         app.include_router(build_auth_router(auth, secure_cookie=secure_cookie))
