@@ -13,7 +13,8 @@ from pathlib import Path
 
 from audiofetch_app import __version__
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_PAUSED = 75  # sysexits' EX_TEMPFAIL: Telegram asked to wait; the job goes on later
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,7 +212,8 @@ async def open_runtime_or_say_why():
 
 
 async def follow_job(runtime, job_id: str) -> int:
-    """Show a job's progress until it ends; print its path last on success."""
+    """Show a job's progress until it ends; print its path last on success. A paused job
+    (Telegram's long FLOOD_WAIT) is not a failure: it exits EXIT_PAUSED."""
     from audiofetch_app.cli_progress import ProgressPrinter
     from audiofetch_app.core.job_record import JobState
 
@@ -224,8 +226,12 @@ async def follow_job(runtime, job_id: str) -> int:
         unsubscribe()
         printer.finish()
     if job.state == JobState.DONE:
-        print(job.output_path)
+        print(job.output_path, flush=True)
         return EXIT_OK
+    if job.state == JobState.PAUSED:
+        print(f"{job.title or 'The job'} is paused: {job.error} While AudioFetch is open it "
+              "goes on by itself; else run this command again then.", file=sys.stderr)
+        return EXIT_PAUSED
     print(f"Failed: {job.error or job.state.value}", file=sys.stderr)
     if job.state in (JobState.FAILED, JobState.INTERRUPTED):
         print(f"Resume with: audiofetch jobs resume {job.id}", file=sys.stderr)

@@ -12,10 +12,14 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from audiofetch_app.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, open_runtime_or_say_why
+from audiofetch_app.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    open_runtime_or_say_why,
+)
 from audiofetch_app.core.job_context import JobError
 
-EXIT_PAUSED = 75  # sysexits' EX_TEMPFAIL: Telegram asked to wait; the sync goes on later
 TRIES = 3  # wrong codes or passwords before the login gives up
 QR_POLL = 5.0  # seconds per wait for the scan; a renewed QR code is redrawn between waits
 KINDS = ("music", "voice", "round", "document")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from audiofetch_app.cli import EXIT_FAILED, EXIT_OK
+from audiofetch_app.cli import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, follow_job
 from audiofetch_app.cli_telegram import (
-    EXIT_PAUSED,
     KINDS,
     Usage,
     ask,
@@ -161,31 +159,7 @@ async def sync_command(runtime: Any, args: argparse.Namespace) -> int:
         raise Usage("Name the sources to sync (audiofetch telegram sources lists them), "
                     "or give --all.")
     jobs = [await tg.sync_now(source_id) for source_id in ids]
-    codes = [await _follow_sync(runtime, job.id) for job in jobs]
+    codes = [await follow_job(runtime, job.id) for job in jobs]
     if EXIT_FAILED in codes:
         return EXIT_FAILED
     return EXIT_PAUSED if EXIT_PAUSED in codes else EXIT_OK
-
-
-async def _follow_sync(runtime: Any, job_id: str) -> int:
-    """Like `cli.follow_job`, except that a pause (a long FLOOD_WAIT) is not called a failure."""
-    from audiofetch_app.cli_progress import ProgressPrinter
-    from audiofetch_app.core.job_record import JobState
-
-    printer = ProgressPrinter()
-    unsubscribe = runtime.jobs.subscribe(
-        lambda event: printer.update(event.job) if event.job.id == job_id else None)
-    try:
-        job = await runtime.jobs.wait(job_id)
-    finally:
-        unsubscribe()
-        printer.finish()
-    if job.state == JobState.DONE:
-        print(job.output_path, flush=True)
-        return EXIT_OK
-    if job.state == JobState.PAUSED:
-        print(f"{job.title}: paused. {job.error} (While AudioFetch is open it goes on by "
-              "itself; else run this command again then.)", file=sys.stderr)
-        return EXIT_PAUSED
-    print(f"{job.title}: failed: {job.error or job.state.value}", file=sys.stderr)
-    return EXIT_FAILED

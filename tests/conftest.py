@@ -76,3 +76,14 @@ def tg_world(af_home: Path, monkeypatch: pytest.MonkeyPatch):
     world = populate(FakeTelegram())
     monkeypatch.setattr(runtime, "TELEGRAM_FACTORY", world.factory)
     return world
+
+
+@pytest.fixture
+async def tg_app(tmp_path: Path):
+    """AudioFetch's Telegram services on real files, a populated fake Telegram behind them."""
+    from tests.telegram_app import TelegramApp
+
+    app = TelegramApp(tmp_path / "home")
+    await app.jobs.start()
+    yield app
+    await app.close()

@@ -20,7 +20,7 @@ from telethon.crypto import AuthKey
 from telethon.sessions import SQLiteSession
 
 from audiofetch_app import cli_telegram
-from audiofetch_app.cli import main
+from audiofetch_app.cli import EXIT_PAUSED, main
 from audiofetch_app.runtime import open_runtime
 from audiofetch_app.sources.telegram import gateway as gw
 from tests.fakes import telegram as fake
@@ -360,7 +360,7 @@ def test_long_flood_wait_pauses_and_says_so(cli: Cli, tg_world: fake.FakeTelegra
     assert cli("sources", "add", "Main", "@music", "-o", str(tmp_path)).code == 0
     tg_world.fail("download", gw.FloodWait(3 * 3600))
     result = cli("sync", "Music")
-    assert result.code == cli_telegram.EXIT_PAUSED
+    assert result.code == EXIT_PAUSED
     assert "paused" in result.err and "3 hours" in result.err
     assert "sync paused until" in cli("sources").out
 

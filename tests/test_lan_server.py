@@ -42,6 +42,17 @@ class Lan:
                          for p in (self.home / "logs").glob("*.log*"))
 
 
+def wait_for_login_page(app: AppProcess, url: str) -> None:
+    def up() -> bool:
+        app.check_alive()
+        try:
+            return httpx.get(url + "/login", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, 120, "the LAN server to answer")
+
+
 @pytest.fixture(scope="module")
 def lan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lan]:
     root = tmp_path_factory.mktemp("lan")
@@ -54,15 +65,7 @@ def lan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lan]:
                     env={"AUDIOFETCH_PASSWORD": ""}) as app:
         url = app.wait_for_url(timeout=180)
         assert url == f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            app.check_alive()
-            try:
-                return httpx.get(url + "/login", timeout=5).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(up, 120, "the LAN server to answer")
+        wait_for_login_page(app, url)
         wait_for(lambda: "Routes:" in Lan(app, url, home).log_text(), 30, "the route list")
         yield Lan(app, url, home)
 
@@ -222,15 +225,7 @@ def test_password_from_environment_and_cors_for_an_extension(tmp_path: Path) -> 
                     tmp_path / "logs", env={"AUDIOFETCH_PASSWORD": secret}) as app:
         url = app.wait_for_url(timeout=180)
         lan = Lan(app, url, home)
-
-        def up() -> bool:
-            app.check_alive()
-            try:
-                return httpx.get(url + "/login", timeout=5).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(up, 120, "the LAN server to answer")
+        wait_for_login_page(app, url)
         with lan.client() as c:
             extension = {"origin": "chrome-extension://abcdefghijklmnop"}
             preflight = c.options("/api/jobs", headers={

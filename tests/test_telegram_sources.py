@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,8 @@ from tests.telegram_app import FORUM_PEER, MUSIC_PEER, PRIVATE_INVITE, TelegramA
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[TelegramApp]:
-    a = TelegramApp(tmp_path / "home")
-    await a.jobs.start()
-    yield a
-    await a.close()
+def app(tg_app: TelegramApp) -> TelegramApp:
+    return tg_app
 
 
 def saved(root: Path) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,8 @@ from tests.telegram_app import MUSIC_PEER, TelegramApp
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[TelegramApp]:
-    a = TelegramApp(tmp_path / "home")
-    await a.jobs.start()
-    yield a
-    await a.close()
+def app(tg_app: TelegramApp) -> TelegramApp:
+    return tg_app
 
 
 def files_under(root: Path) -> dict[str, int]:

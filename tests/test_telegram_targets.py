@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +58,8 @@ def s3() -> Iterator[FakeS3]:
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[TelegramApp]:
-    a = TelegramApp(tmp_path / "home")
-    await a.jobs.start()
-    yield a
-    await a.close()
+def app(tg_app: TelegramApp) -> TelegramApp:
+    return tg_app
 
 
 @pytest.fixture

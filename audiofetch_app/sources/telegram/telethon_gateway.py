@@ -80,9 +80,12 @@ def map_error(exc: BaseException) -> TelegramError | None:
 
 
 @contextlib.contextmanager
-def _mapped() -> Iterator[None]:
+def _mapped(keep: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+    """Raise our error for a Telethon one; `keep` passes through unchanged."""
     try:
         yield
+    except keep:
+        raise
     except Exception as exc:
         ours = map_error(exc)
         if ours is None or ours is exc:
@@ -145,15 +148,8 @@ class _QrLogin:
         return self._inner.expires.timestamp()
 
     async def wait(self, timeout: float | None = None) -> Any:
-        try:
+        with _mapped(keep=(TimeoutError,)):  # nobody scanned yet: not a lost connection
             return await self._inner.wait(timeout)
-        except TimeoutError:  # nobody scanned yet: not a connection problem
-            raise
-        except Exception as exc:
-            ours = map_error(exc)
-            if ours is None or ours is exc:
-                raise
-            raise ours from exc
 
     async def recreate(self) -> None:
         with _mapped():
