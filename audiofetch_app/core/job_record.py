@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -81,8 +82,13 @@ class Job:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Not dataclasses.asdict: that deep-copies recursively, and this runs for every job
+        # in every REST answer and UI event.
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}
         data["state"] = self.state.value
+        data["options"] = _plain_copy(self.options)
+        data["files"] = list(self.files)
+        data["detail"] = _plain_copy(self.detail)
         return data
 
     @classmethod
@@ -93,4 +99,20 @@ class Job:
         return cls(**values)
 
     def copy(self) -> Job:
-        return Job.from_dict(self.to_dict())
+        twin = copy.copy(self)
+        twin.options = _plain_copy(self.options)
+        twin.files = list(self.files)
+        twin.detail = _plain_copy(self.detail)
+        return twin
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Job))
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of JSON-like data (dicts, lists, scalars), without deepcopy's bookkeeping."""
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_copy(v) for v in value]
+    return value

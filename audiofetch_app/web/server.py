@@ -85,21 +85,37 @@ def storage_secret() -> str:
     return value
 
 
+API_PATHS = ("/api/", DOCS_PATH, "/openapi.json", "/login")
+
+
+def is_api(path: str) -> bool:
+    return path.startswith(API_PATHS[0]) or path in API_PATHS[1:]
+
+
 def install(app: Any, get_runtime: Callable[[], Any], *, lan: bool,
-            static_prefix: str, cors_origins: list[str], secure_cookie: bool = False) -> None:
-    """Mount the REST routers and docs on `app`; in LAN mode put the gate in front of all."""
+            static_prefix: str, cors_origins: list[str], secure_cookie: bool = False) -> Any:
+    """Put the REST API in front of NiceGUI's app, and in LAN mode the login gate before both.
+
+    The API is a FastAPI app of its own that the front door calls directly: REST requests
+    skip NiceGUI's per-request middleware (browser storage is made for every cookie-less
+    request there, which programs and attackers would pile up). Returns the API app.
+    """
+    from fastapi import FastAPI
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.responses import HTMLResponse, JSONResponse
 
+    from audiofetch_app import __version__
     from audiofetch_app.web.api import build_router
     from audiofetch_app.web.auth_routes import build_auth_router
     from audiofetch_app.web.downloads_api import build_downloads_router
     from audiofetch_app.web.events_api import build_events_router
     from audiofetch_app.web.limits import BodyLimit
 
-    app.include_router(build_router(get_runtime))
-    app.include_router(build_downloads_router(get_runtime))
-    app.include_router(build_events_router(get_runtime))
+    api = FastAPI(title="AudioFetch REST API", version=__version__, docs_url=None,
+                  redoc_url=None, openapi_url=None)
+    api.include_router(build_router(get_runtime))
+    api.include_router(build_downloads_router(get_runtime))
+    api.include_router(build_events_router(get_runtime))
 
     made: list[LanAuth] = []
 
@@ -109,29 +125,55 @@ def install(app: Any, get_runtime: Callable[[], Any], *, lan: bool,
         return made[0]
 
     if lan:
-        app.include_router(build_auth_router(auth, secure_cookie=secure_cookie))
+        api.include_router(build_auth_router(auth, secure_cookie=secure_cookie))
 
-    @app.get("/openapi.json", include_in_schema=False)
+    @api.get("/openapi.json", include_in_schema=False)
     def openapi() -> JSONResponse:
-        schema = app.openapi()
-        schema["paths"] = {p: v for p, v in schema.get("paths", {}).items()
-                           if p.startswith("/api/")}
-        return JSONResponse(schema)
+        return JSONResponse(api.openapi())
 
-    @app.get(DOCS_PATH, include_in_schema=False)
+    @api.get(DOCS_PATH, include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="AudioFetch REST API")
 
-    app.add_middleware(BodyLimit)
+    api.add_middleware(BodyLimit)
+    api_entry: Any = api
+    ui_entry: Callable[[Any], Any] = lambda inner: inner  # noqa: E731
     if lan:
-        app.add_middleware(_LazyGate, auth=auth, static_prefix=static_prefix)
+        api_entry = _LazyGate(api_entry, auth, static_prefix)
+        ui_entry = lambda inner: _LazyGate(inner, auth, static_prefix)  # noqa: E731
     if cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
-        # Outermost, so that preflight requests are answered before the gate asks for a login.
-        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_credentials=False,
-                           allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
-                           allow_headers=["authorization", "content-type"])
+        # Outside the gate, so that preflight requests are answered without a login.
+        api_entry = CORSMiddleware(api_entry, allow_origins=cors_origins,
+                                   allow_credentials=False,
+                                   allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+                                   allow_headers=["authorization", "content-type"])
+    nicegui_stack = app.build_middleware_stack
+
+    def build_middleware_stack() -> Any:
+        # NiceGUI adds its own middleware inside ui.run(), after this function has run, and
+        # Starlette puts the last added outermost; wrapping the built stack is the only way
+        # to stand in front of all of it.
+        return FrontDoor(api_entry, ui_entry(nicegui_stack()))
+
+    app.build_middleware_stack = build_middleware_stack
+    app.state.audiofetch_api = api
+    return api
+
+
+class FrontDoor:
+    """ASGI: REST paths go to the API app, everything else to NiceGUI."""
+
+    def __init__(self, api: Any, ui: Any) -> None:
+        self.api = api
+        self.ui = ui
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket") and is_api(scope.get("path", "")):
+            await self.api(scope, receive, send)
+        else:
+            await self.ui(scope, receive, send)
 
 
 class _LazyGate:
@@ -153,9 +195,11 @@ class _LazyGate:
 
 
 def describe_routes(app: Any) -> list[dict[str, Any]]:
-    """Every route the server answers, for the log and the test that checks them all."""
+    """Every route the server answers (NiceGUI's and the API's), for the log and the test
+    that checks them all."""
     found: list[dict[str, Any]] = []
-    for route in app.routes:
+    api = getattr(app.state, "audiofetch_api", None)
+    for route in [*app.routes, *(api.routes if api is not None else [])]:
         contexts = getattr(route, "effective_route_contexts", None)
         if contexts is not None:  # FastAPI ≥ 0.130 keeps included routers whole
             for context in contexts():
