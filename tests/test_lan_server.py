@@ -179,6 +179,9 @@ def test_password_never_reaches_the_log(lan: Lan) -> None:
         c.post("/api/auth/login", json={"password": "wrong " + PASSWORD})
     text = lan.log_text()
     assert PASSWORD not in text and "Routes:" in text
+    assert PASSWORD not in (lan.home / "audiofetch.json").read_text()
+    secret = lan.home / "storage.secret"
+    assert secret.stat().st_mode & 0o777 == 0o600 and len(secret.read_text()) >= 32
 
 
 def test_cors_is_off_by_default(lan: Lan) -> None:
