@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import getpass
 import json
+import logging
 import signal
 import sys
 from dataclasses import asdict
@@ -51,6 +52,12 @@ async def telegram_command(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     except JobError as exc:
         print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # never a traceback on the terminal: one sentence, the log has it
+        from audiofetch_app.core.jobs import user_message
+
+        logging.getLogger(__name__).exception("telegram %s failed", args.tg_command)
+        print(user_message(exc), file=sys.stderr)
         return EXIT_FAILED
     finally:
         await runtime.close()

@@ -77,6 +77,8 @@ def adapter(**behaviour: Any) -> TelethonGateway:
     (errors.SessionRevokedError(request=None), gw.NotAuthorized),
     (errors.PhoneNumberInvalidError(request=None), gw.InvalidPhone),
     (ConnectionError("reset"), gw.Unreachable),
+    # Seen for real: something that is not Telegram answers 95 bytes and hangs up.
+    (__import__("asyncio").IncompleteReadError(b"x" * 95, 1347703872), gw.Unreachable),
 ])
 def test_map_error(error: Exception, ours: type) -> None:
     mapped = map_error(error)

@@ -107,6 +107,19 @@ def setup_logging(log_dir: Path | None, console_level: int = logging.INFO,
         _handlers.append(file_handler)
     for handler in _handlers:
         logger.addHandler(handler)
+    # Telethon reports connection trouble itself ("Server closed the connection…"); the job
+    # or command already says it in one sentence, so its records go to the file only.
+    telethon = logging.getLogger("telethon")
+    for handler in list(telethon.handlers):
+        if getattr(handler, "_audiofetch", False):
+            telethon.removeHandler(handler)
+    telethon.propagate = False
+    telethon.setLevel(logging.INFO)
+    if log_dir is not None:
+        file_handler._audiofetch = True  # type: ignore[attr-defined]
+        telethon.addHandler(file_handler)
+    else:
+        telethon.addHandler(logging.NullHandler())
     # httpx logs full request lines at INFO; send them through our redaction at DEBUG only.
     for name in ("httpx", "httpcore"):
         other = logging.getLogger(name)

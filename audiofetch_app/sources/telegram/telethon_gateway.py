@@ -74,7 +74,9 @@ def map_error(exc: BaseException) -> TelegramError | None:
         return FileReferenceExpired()
     if isinstance(exc, _NOT_AUTHORIZED):
         return NotAuthorized()
-    if isinstance(exc, ConnectionError | TimeoutError | OSError):
+    if isinstance(exc, ConnectionError | TimeoutError | OSError | EOFError):
+        # EOFError: asyncio.IncompleteReadError, when something that is not Telegram (a
+        # proxy, a captive portal) answers and hangs up.
         return Unreachable()
     return None
 
