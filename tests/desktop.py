@@ -321,3 +321,113 @@ def stop_process(process: subprocess.Popen, grace: float = 10.0) -> None:
 def _signal_group(group: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(group, sig)
+
+
+# -- the built executable (tests/test_build.py) ---------------------------------------------
+
+class BuiltAppProcess(AppProcess):
+    """The built executable (`dist/AudioFetch/AudioFetch ARGS`) started like AppProcess, in
+    the working folder `cwd`; `started` is time.monotonic() just before the process began.
+
+    `no_stdio`: start it with standard output and error closed, so that Python sets
+    sys.stdout and sys.stderr to None, as in a windowed build on Windows or macOS."""
+
+    def __init__(self, executable: Path, args: Sequence[str], home: Path, logs: Path,
+                 cwd: Path, env: dict[str, str] | None = None, no_stdio: bool = False) -> None:
+        logs.mkdir(parents=True, exist_ok=True)
+        self.stdout_path = logs / "app.stdout.txt"
+        self.stderr_path = logs / "app.stderr.txt"
+        self._stdout = self.stdout_path.open("wb")
+        self._stderr = self.stderr_path.open("wb")
+        full_env = {**app_environment(), "AUDIOFETCH_HOME": str(home), **(env or {})}
+
+        def close_stdio() -> None:
+            os.close(1)
+            os.close(2)
+
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [str(executable), *args], cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+            stdout=self._stdout, stderr=self._stderr, start_new_session=True,
+            preexec_fn=close_stdio if no_stdio else None,
+        )
+
+    def __enter__(self) -> BuiltAppProcess:
+        return self
+
+
+def process_group(group: int) -> list[int]:
+    """The live processes in process group `group` (Linux: read from /proc)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "(command name)": state ppid pgrp
+        if len(fields) > 2 and int(fields[2]) == group and fields[0] != "Z":
+            members.append(int(entry.name))
+    return sorted(members)
+
+
+def listening_tcp_ports(pids: Sequence[int]) -> list[int]:
+    """The port of every listening TCP socket that one of `pids` holds, once per socket
+    (Linux: matches the processes' socket inodes against /proc/net/tcp and tcp6)."""
+    inodes: set[str] = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        inodes.add(target[len("socket:["):-1])
+    ports: dict[str, int] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                parts = line.split()
+                if len(parts) > 9 and parts[3] == "0A" and parts[9] in inodes:  # 0A: LISTEN
+                    ports[parts[9]] = int(parts[1].rsplit(":", 1)[1], 16)
+    return sorted(ports.values())
+
+
+def close_window(display: Display, window_id: int) -> None:
+    """Ask a window to close as a window manager's close button does (WM_DELETE_WINDOW),
+    through libX11: there is no window manager on Xvfb, and xdotool only destroys windows."""
+    import ctypes
+    import ctypes.util
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong),
+                    ("send_event", ctypes.c_int), ("display", ctypes.c_void_p),
+                    ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", ctypes.c_long * 5)]
+
+    class XEvent(ctypes.Union):
+        _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
+
+    xlib = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11") or "libX11.so.6")
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XInternAtom.restype = ctypes.c_ulong
+    xlib.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    xlib.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long,
+                                ctypes.POINTER(XEvent)]
+    xlib.XFlush.argtypes = xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    connection = xlib.XOpenDisplay(display.name.encode())
+    if not connection:
+        raise AssertionError(f"cannot open X display {display.name}")
+    try:
+        event = XEvent()
+        event.xclient.type = 33  # ClientMessage
+        event.xclient.window = window_id
+        event.xclient.message_type = xlib.XInternAtom(connection, b"WM_PROTOCOLS", 0)
+        event.xclient.format = 32
+        event.xclient.data[0] = xlib.XInternAtom(connection, b"WM_DELETE_WINDOW", 0)
+        event.xclient.data[1] = 0  # CurrentTime
+        xlib.XSendEvent(connection, window_id, 0, 0, ctypes.byref(event))
+        xlib.XFlush(connection)
+    finally:
+        xlib.XCloseDisplay(connection)
