@@ -431,3 +431,15 @@ def close_window(display: Display, window_id: int) -> None:
         xlib.XFlush(connection)
     finally:
         xlib.XCloseDisplay(connection)
+
+
+async def until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    """Wait on the running event loop until `predicate()` is true (checked every 20 ms)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)

@@ -17,6 +17,7 @@ from audiofetch_app.core.store import JOBS
 from audiofetch_app.runtime import open_runtime
 from audiofetch_app.ui import shell, state
 from audiofetch_app.ui.jobs_view import PAGE_SIZE
+from tests.desktop import until
 from tests.media import make_tone
 
 release = asyncio.Event()
@@ -51,15 +52,6 @@ async def user(runtime) -> User:
         yield simulated
 
 
-async def _until(predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
 async def test_layout_has_header_tabs_and_jobs(user: User) -> None:
     await user.should_see("AudioFetch")
     for tab in ("Spaces", "Page audio", "Telegram", "Jobs"):
@@ -76,7 +68,7 @@ async def test_direct_link_from_page_tab_reaches_done(user: User, runtime, http_
     user.find(marker="page-find").click()
     await user.should_see("Found 1 track", retries=50)
     user.find(marker="page-download").click()
-    await _until(lambda: runtime.jobs.count() == 1)
+    await until(lambda: runtime.jobs.count() == 1)
     job = runtime.jobs.list()[0]
     done = await asyncio.wait_for(runtime.jobs.wait(job.id), 20)
     assert done.state == JobState.DONE and Path(done.output_path).read_bytes() == tone
@@ -95,11 +87,11 @@ async def test_bad_link_is_refused_with_a_sentence(user: User, runtime) -> None:
 
 async def test_jobs_list_reacts_to_events_and_cancel(user: User, runtime) -> None:
     job = await runtime.jobs.submit("t_held", "https://example.com/held")
-    await _until(lambda: runtime.jobs.get(job.id).state == JobState.RUNNING)
+    await until(lambda: runtime.jobs.get(job.id).state == JobState.RUNNING)
     await user.should_see(marker=f"job-{job.id}", retries=30)
     await user.should_see("running", retries=30)
     user.find(marker="cancel").click()
-    await _until(lambda: runtime.jobs.get(job.id).state == JobState.CANCELLED)
+    await until(lambda: runtime.jobs.get(job.id).state == JobState.CANCELLED)
     await user.should_see("cancelled", retries=30)
     await user.should_see(marker="retry")
     assert not (runtime.settings.get().download_path() / "held.part").exists()
@@ -107,10 +99,10 @@ async def test_jobs_list_reacts_to_events_and_cancel(user: User, runtime) -> Non
 
 async def test_delete_from_the_list(user: User, runtime) -> None:
     job = await runtime.jobs.submit("t_held", "https://example.com/gone")
-    await _until(lambda: runtime.jobs.get(job.id).state == JobState.RUNNING)
+    await until(lambda: runtime.jobs.get(job.id).state == JobState.RUNNING)
     await user.should_see(marker=f"job-{job.id}", retries=30)
     user.find(marker="delete").click()
-    await _until(lambda: runtime.jobs.get(job.id) is None)
+    await until(lambda: runtime.jobs.get(job.id) is None)
     await user.should_not_see(marker=f"job-{job.id}", retries=10)
 
 
@@ -188,7 +180,7 @@ async def test_spaces_tab_previews_then_downloads(user: User, runtime, fake_x) -
     await user.should_see("Speakers: Ada Lovelace, Alan Turing")
     await user.should_see("replay available", retries=5)
     user.find(marker="space-download").click()
-    await _until(lambda: runtime.jobs.count() == 1)
+    await until(lambda: runtime.jobs.count() == 1)
     job = await asyncio.wait_for(runtime.jobs.wait(runtime.jobs.list()[0].id), 60)
     assert job.state == JobState.DONE, job.error
     await user.should_see("Saved: Tab Talk", retries=30)
@@ -222,12 +214,12 @@ async def test_page_tab_finds_tracks_and_downloads_selected(user: User, runtime,
     table.selected = table.rows[:2]  # untick the third
     user.find(marker="page-name").clear().type("Two Chapters")
     user.find(marker="page-download").click()
-    await _until(lambda: runtime.jobs.count() == 1)
+    await until(lambda: runtime.jobs.count() == 1)
     job = await asyncio.wait_for(runtime.jobs.wait(runtime.jobs.list()[0].id), 60)
     assert job.state == JobState.DONE, job.error
     assert Path(job.output_path).name == "Two Chapters.zip" and job.items_total == 2
     progress = user.find(marker="page-progress").elements.pop()
-    await _until(lambda: [r["state"] for r in progress.rows] == ["done", "done"])
+    await until(lambda: [r["state"] for r in progress.rows] == ["done", "done"])
 
 
 async def test_settings_set_the_lan_password_and_options(user: User, runtime) -> None:

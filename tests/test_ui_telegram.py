@@ -23,6 +23,7 @@ from audiofetch_app.runtime import Runtime, open_runtime
 from audiofetch_app.sources.telegram import gateway as gw
 from audiofetch_app.ui import shell, state
 from audiofetch_app.ui.telegram_login import qr_svg
+from tests.desktop import until
 from tests.telegram_app import (
     API_HASH,
     API_ID,
@@ -103,15 +104,6 @@ async def session_user(runtime: Runtime, session_id: str) -> AsyncIterator[User]
     async with _page() as simulated:
         await simulated.should_see(marker=f"tg-session-{session_id}", retries=SLOW)
         yield simulated
-
-
-async def _until(predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def _set(user: User, marker: str, value) -> None:
@@ -233,7 +225,7 @@ async def test_qr_login_shows_the_code_renews_it_and_logs_in(keyed_user: User,
     first = qr.url
     assert picture.content == qr_svg(first) and picture.content.startswith("<svg")
     qr.expires = 0  # Telegram's token runs out: the login renews it, the picture follows
-    await _until(lambda: qr.url != first and picture.content == qr_svg(qr.url))
+    await until(lambda: qr.url != first and picture.content == qr_svg(qr.url))
     tg_world.scan_qr(qr.url, PHONE)
     await user.should_see(marker="tg-session-name", retries=SLOW)
     await user.should_not_see(marker="tg-qr")
@@ -372,7 +364,7 @@ async def test_add_music_from_the_channel_list_then_sync_now(session_user: User,
         await user.should_see("Never synced")
         await user.should_see("Session Main")
         user.find(marker="tg-sync-now").click()
-    await _until(lambda: (job := runtime.telegram.sync_job(source.id)) is not None
+    await until(lambda: (job := runtime.telegram.sync_job(source.id)) is not None
                  and job.state == JobState.DONE)
     with user.scope(marker=row):
         await user.should_see("4 files", retries=SLOW)
@@ -504,7 +496,7 @@ async def test_a_failing_sync_shows_its_sentence(session_user: User, runtime: Ru
     tg_world.fail("iter_messages", gw.NotAuthorized())
     with user.scope(marker=f"tg-source-{source.id}"):
         user.find(marker="tg-sync-now").click()
-    await _until(lambda: (job := runtime.telegram.sync_job(source.id)) is not None
+    await until(lambda: (job := runtime.telegram.sync_job(source.id)) is not None
                  and job.state == JobState.FAILED)
     with user.scope(marker=f"tg-source-{source.id}"):
         await user.should_see("Last sync failed: This Telegram session is no longer logged "
@@ -538,7 +530,7 @@ async def test_paused_sync_in_the_row_and_jobs_view_with_resume_now(
     await user.should_see(marker=f"tg-source-{source.id}", retries=SLOW)
     with user.scope(marker=f"tg-source-{source.id}"):
         user.find(marker="tg-sync-now").click()
-    await _until(lambda: (job := runtime.telegram.sync_job(source.id)) is not None
+    await until(lambda: (job := runtime.telegram.sync_job(source.id)) is not None
                  and job.state == JobState.PAUSED)
     job = runtime.telegram.sync_job(source.id)
     with user.scope(marker=f"tg-source-{source.id}"):
@@ -555,7 +547,7 @@ async def test_paused_sync_in_the_row_and_jobs_view_with_resume_now(
     await user.should_see(marker=f"job-{job.id}")
     with user.scope(marker=f"job-{job.id}"):
         user.find(marker="resume-now").click()
-    await _until(lambda: runtime.jobs.get(job.id).state == JobState.DONE)
+    await until(lambda: runtime.jobs.get(job.id).state == JobState.DONE)
     with user.scope(marker=f"tg-source-{source.id}"):
         await user.should_see("1 file", retries=SLOW)
         await user.should_not_see("Paused until", retries=SLOW)
@@ -569,13 +561,13 @@ async def test_jobs_view_shows_a_running_jobs_status(keyed_user: User, runtime: 
     user = keyed_user
     status_release.clear()
     job = await runtime.jobs.submit("t_tg_status", "https://example.com/status")
-    await _until(lambda: runtime.jobs.get(job.id).status != "")
+    await until(lambda: runtime.jobs.get(job.id).status != "")
     await user.should_see(marker=f"job-{job.id}", retries=SLOW)
     with user.scope(marker=f"job-{job.id}"):
         await user.should_see(marker="job-status", retries=SLOW)
         await user.should_see("Telegram asks to wait: 12 s")
     status_release.set()
-    await _until(lambda: runtime.jobs.get(job.id).state == JobState.DONE)
+    await until(lambda: runtime.jobs.get(job.id).state == JobState.DONE)
     with user.scope(marker=f"job-{job.id}"):
         await user.should_not_see(marker="job-status", retries=SLOW)
 
