@@ -21,7 +21,7 @@ from audiofetch_app.sources.telegram.targets import FolderTarget, check_spec, op
 from audiofetch_app.sources.telegram.targets_s3 import NEEDS_EXTRA, S3Target
 from tests.fakes import telegram as fake
 from tests.fakes.s3_server import FakeS3
-from tests.telegram_app import MUSIC_PEER, TelegramApp
+from tests.telegram_app import FORUM_PEER, MUSIC_PEER, TelegramApp
 
 SAVED = {
     "Music/2024-05-01 First Song.mp3": (1, 10_000),
@@ -378,6 +378,15 @@ async def test_s3_secret_lives_in_the_vault_and_survives_edits_and_restarts(
         assert sorted(s3.objects("bucket")) == ["tg/Music/2024-05-01 voice_3.ogg",
                                                 "tg/Music/2024-05-01 voice_8.ogg"]
         assert s3.secret not in reopened.raw()
+        # Two sources share the key; the secret stays until the last of them is deleted.
+        other = await reopened.service.add_source(
+            (await reopened.service.sessions.list_all())[0].id, str(FORUM_PEER),
+            target=s3_spec(s3, url="s3://bucket/tg", secret=""))
+        assert other.target["secret_ref"] == ref
+        await reopened.service.delete_source(source.id)
+        assert reopened.vault.get(ref) == s3.secret
+        await reopened.service.delete_source(other.id)
+        assert reopened.vault.get(ref) is None
     finally:
         await reopened.close()
 

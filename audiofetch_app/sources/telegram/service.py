@@ -157,7 +157,13 @@ class TelegramService:
         for job in self.jobs.list(kind=KIND):
             if job.active and job.options.get("source_id") == source_id:
                 await self.jobs.cancel(job.id)
+        gone = await self.catalog.get(source_id)
         await self.catalog.delete(source_id)
+        ref = gone.target.get("secret_ref")
+        if ref and not any(s.target.get("secret_ref") == ref
+                           for s in await self.catalog.list_all()):
+            # The last source on that bucket and key: its secret goes with it.
+            await asyncio.to_thread(self.vault.delete, ref)
         self.scheduler.poke()
 
     async def list_sources(self) -> list[TelegramSource]:
