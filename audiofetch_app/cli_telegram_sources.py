@@ -16,13 +16,9 @@ from audiofetch_app.cli_telegram import (
     when,
 )
 from audiofetch_app.core.job_context import JobError
+from audiofetch_app.sources.telegram.targets import public_spec
 
 # ---------------------------------------------------------------- sources
-
-
-def public_target(spec: dict[str, Any]) -> dict[str, Any]:
-    """A target spec fit to show: secrets (an S3 secret key) masked."""
-    return {k: ("***" if "secret" in k or "password" in k else v) for k, v in spec.items()}
 
 
 def split_list(text: str | None) -> list[str] | None:
@@ -118,7 +114,7 @@ async def _list_sources(tg: Any, as_json: bool) -> int:
 
     found = await tg.list_sources()
     if as_json:
-        print_json([{**s.to_dict(), "target": public_target(s.target),
+        print_json([{**s.to_dict(), "target": public_spec(s.target),
                 "sync": _job_summary(tg.sync_job(s.id))} for s in found])
         return EXIT_OK
     if not found:

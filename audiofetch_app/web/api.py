@@ -28,7 +28,7 @@ class DownloadRequest(BaseModel):
     stream: bool = False  # page only: collect the ZIP from /api/stream/{job_id}
 
 
-def _job_json(job: Any) -> dict[str, Any]:
+def job_json(job: Any) -> dict[str, Any]:
     data = job.to_dict()
     data["progress"] = job.progress
     return data
@@ -70,17 +70,17 @@ def build_router(get_runtime: Callable[[], Any]) -> APIRouter:
 
     @router.get("/status/{job_id}")
     async def status(job_id: str) -> dict[str, Any]:
-        return _job_json(require(job_id))
+        return job_json(require(job_id))
 
     @router.get("/jobs")
     async def list_jobs(offset: int = 0, limit: int = 100) -> dict[str, Any]:
         page_of_jobs, total = jobs().page(offset=max(0, offset), limit=max(1, min(limit, 500)))
-        return {"total": total, "jobs": [_job_json(j) for j in page_of_jobs]}
+        return {"total": total, "jobs": [job_json(j) for j in page_of_jobs]}
 
     @router.post("/jobs/{job_id}/cancel")
     async def cancel(job_id: str) -> dict[str, Any]:
         require(job_id)
-        return _job_json(await jobs().cancel(job_id))
+        return job_json(await jobs().cancel(job_id))
 
     @router.delete("/jobs/{job_id}")
     async def delete(job_id: str, files: bool = False) -> dict[str, str]:

@@ -131,9 +131,7 @@ async def _respond(send: Send, status: int, body: bytes,
 
 
 def parse_login_body(body: bytes, content_type: str) -> tuple[str, str | None]:
-    """(password, next) from a JSON or form body."""
-    if len(body) > MAX_LOGIN_BODY:
-        raise ValueError("The request is too large.")
+    """(password, next) from a JSON or form body (already read within MAX_LOGIN_BODY)."""
     if content_type.startswith("application/json"):
         data = json.loads(body or b"{}")
         if not isinstance(data, dict) or not isinstance(data.get("password"), str):

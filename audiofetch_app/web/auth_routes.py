@@ -17,6 +17,7 @@ from audiofetch_app.web.auth import (
     LOGIN_API,
     LOGIN_PAGE,
     LOGOUT_API,
+    MAX_LOGIN_BODY,
     SESSION_COOKIE,
     LanAuth,
     LockedOut,
@@ -141,8 +142,6 @@ def _back_to_login(next_path: str | None, error: str) -> Response:
 
 
 async def _read_limited(request: Request) -> bytes:
-    from audiofetch_app.web.auth import MAX_LOGIN_BODY
-
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_LOGIN_BODY:
         raise ValueError("The request is too large.")

@@ -17,15 +17,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from audiofetch_app.web.api import job_json
+
 HEARTBEAT = 15.0
 PROGRESS_PER_SECOND = 4
 QUEUE_LIMIT = 1000  # a client that stops reading loses progress events, never memory
-
-
-def job_json(job: Any) -> dict[str, Any]:
-    data = job.to_dict()
-    data["progress"] = job.progress
-    return data
 
 
 def build_events_router(get_runtime: Callable[[], Any]) -> APIRouter:

@@ -27,6 +27,7 @@ from audiofetch_app.sources.telegram.credentials import HOW_TO, CredentialsMissi
 from audiofetch_app.sources.telegram.gateway import FloodWait
 from audiofetch_app.sources.telegram.login import LoginExpired
 from audiofetch_app.sources.telegram.sessions import SessionNotFound
+from audiofetch_app.sources.telegram.targets import public_spec as public_target
 
 MAX_SESSION_FILE = 1024 * 1024  # a Telethon .session file is a few KiB; more is not one
 QR_WAIT_LIMIT = 30.0  # seconds a GET /login/{id}/qr may hold the request open
@@ -157,11 +158,6 @@ class SourceEdit(BaseModel):
 
 
 # ---------------------------------------------------------------- answers
-
-
-def public_target(spec: dict[str, Any]) -> dict[str, Any]:
-    """A target spec fit to show: secrets (an S3 secret key) masked."""
-    return {k: ("***" if "secret" in k or "password" in k else v) for k, v in spec.items()}
 
 
 def _job_json(job: Any) -> dict[str, Any] | None:

@@ -93,6 +93,11 @@ class FolderTarget:
         return str(final)
 
 
+def public_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A target spec fit to show or return: secrets (an S3 secret key) masked."""
+    return {k: ("***" if "secret" in k or "password" in k else v) for k, v in spec.items()}
+
+
 def target_label(spec: dict[str, Any]) -> str:
     """How a target spec reads in a list: the folder path or the s3:// URL."""
     return str(spec.get("path") or spec.get("url") or "")
