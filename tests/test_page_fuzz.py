@@ -20,7 +20,7 @@ from audiofetch_app.sources.page.tracks import Track
 from audiofetch_app.sources.page.urls import resolve_url
 
 FIXTURES = [p.read_text("utf-8") for p in sorted((Path(__file__).parent / "fixtures" /
-                                                  "pages").iterdir())]
+                                                  "pages").iterdir()) if p.suffix != ".json"]
 
 # Pieces of the markup real players produce, to be cut and glued in random order.
 FRAGMENTS = [

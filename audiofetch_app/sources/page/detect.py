@@ -1,8 +1,9 @@
 """Find the audio tracks a page offers, without running its JavaScript.
 
-Each player family (see `players/`) reads the parsed page; auto-detection runs them all,
-merges what they find by normalized URL and keeps page order. Nothing here touches the
-network and nothing here raises on any page."""
+Each player family (a module in `players/`, listed in `players/__init__.py`) reads the parsed
+page; auto-detection runs them all, merges what they find by normalized URL and keeps page
+order, crediting a track to the family with the lowest PRECEDENCE that found it. Nothing here
+touches the network and nothing here raises on any page."""
 
 from __future__ import annotations
 
@@ -11,20 +12,7 @@ from types import ModuleType
 from urllib.parse import unquote, urlsplit
 
 from audiofetch_app.sources.page.document import Page, parse_page
-from audiofetch_app.sources.page.players import (
-    feeds,
-    hls,
-    howler,
-    html5,
-    jsonld,
-    links,
-    mediaelement,
-    meta,
-    plyr,
-    scripts,
-    videojs,
-    wordpress,
-)
+from audiofetch_app.sources.page.players import feeds, load_families
 from audiofetch_app.sources.page.players.common import PlacedTrack
 from audiofetch_app.sources.page.tracks import Track
 from audiofetch_app.sources.page.urls import normalize_url
@@ -34,14 +22,11 @@ __all__ = ["FAMILIES", "Page", "Track", "UnknownPlugin", "detect_tracks", "famil
 
 log = logging.getLogger(__name__)
 
-FAMILIES: dict[str, ModuleType] = {
-    module.NAME: module
-    for module in (html5, links, plyr, howler, mediaelement, videojs, wordpress, jsonld, meta,
-                   feeds, scripts, hls)
-}
-# Who gets the credit when several families find one track: the most specific player.
-_PRECEDENCE = ["plyr", "howler", "mediaelement", "videojs", "wordpress", "jsonld", "feeds",
-               "scripts", "hls", "html5", "meta", "links"]
+# The families in the order auto-detection runs them: see `players/__init__.py`.
+FAMILIES: dict[str, ModuleType] = {module.NAME: module for module in load_families()}
+# Who gets the credit when several families find one track: the lowest PRECEDENCE.
+_RANK: dict[str, int] = {name: module.PRECEDENCE for name, module in FAMILIES.items()}
+_UNRANKED = max(_RANK.values()) + 1
 _GENERIC_TITLES = {"download", "play", "listen", "mp3", "audio", "link", "here", "click here",
                    "download mp3", "download audio", "stream", "listen now", "play now", "file",
                    "direct link", "download file", "save", "podcast", "episode"}
@@ -57,7 +42,7 @@ def family_names() -> list[str]:
 
 
 def _rank(family: str) -> int:
-    return _PRECEDENCE.index(family) if family in _PRECEDENCE else len(_PRECEDENCE)
+    return _RANK.get(family, _UNRANKED)
 
 
 def _run(name: str, page: Page) -> list[PlacedTrack]:

@@ -20,6 +20,7 @@ from audiofetch_app.sources.page.players.common import (
 
 NAME = "feeds"
 DESCRIPTION = "RSS and Atom feed enclosures"
+PRECEDENCE = 70
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 _FEED_START = re.compile(

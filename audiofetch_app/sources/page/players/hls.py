@@ -20,6 +20,7 @@ from audiofetch_app.sources.page.urls import HLS_MIME, is_hls
 
 NAME = "hls"
 DESCRIPTION = "HLS audio streams"
+PRECEDENCE = 90
 
 _STREAM_ATTRS = ("data-src", "data-stream", "data-url", "data-hls", "data-audio", "data-source",
                  "data-stream-url", "data-hls-url")

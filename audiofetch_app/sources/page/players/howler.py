@@ -15,6 +15,7 @@ from audiofetch_app.sources.page.scripts import assigned_name, calls
 
 NAME = "howler"
 DESCRIPTION = "Howler.js sounds"
+PRECEDENCE = 20
 
 
 def find(page: Page) -> list[PlacedTrack]:

@@ -16,6 +16,7 @@ from audiofetch_app.sources.page.scripts import calls
 
 NAME = "html5"
 DESCRIPTION = "HTML5 <audio>/<source> tags"
+PRECEDENCE = 100
 
 
 def find(page: Page) -> list[PlacedTrack]:

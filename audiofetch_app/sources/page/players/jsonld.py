@@ -19,6 +19,7 @@ from audiofetch_app.sources.page.urls import is_audio
 
 NAME = "jsonld"
 DESCRIPTION = "JSON-LD AudioObject and PodcastEpisode data"
+PRECEDENCE = 60
 
 _MEDIA_TYPES = {"audioobject", "mediaobject", "datadownload"}
 _AUDIO_KEYS = ("audio", "associatedMedia", "encoding", "encodings")

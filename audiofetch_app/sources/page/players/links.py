@@ -18,6 +18,7 @@ from audiofetch_app.sources.page.urls import AUDIO_EXTENSIONS, extension
 
 NAME = "links"
 DESCRIPTION = "links to audio files"
+PRECEDENCE = 120
 
 
 _SCRIPT_EXTENSIONS = ("", "php", "asp", "aspx", "ashx", "cgi", "jsp", "pl", "py")

@@ -21,6 +21,7 @@ from audiofetch_app.sources.page.scripts import calls, parse_literal, receiver
 
 NAME = "mediaelement"
 DESCRIPTION = "MediaElement.js players and playlists"
+PRECEDENCE = 30
 
 _MARKUP = ("audio.mejs__player, audio.mejs-player, video.mejs__player, video.mejs-player, "
            "audio[data-mejsoptions], video[data-mejsoptions], .mejs__container audio, "

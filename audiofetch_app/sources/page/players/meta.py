@@ -15,6 +15,7 @@ from audiofetch_app.sources.page.players.common import (
 
 NAME = "meta"
 DESCRIPTION = "og:audio and twitter:player:stream meta tags"
+PRECEDENCE = 110
 
 
 @dataclass

@@ -21,6 +21,7 @@ from audiofetch_app.sources.page.scripts import assignments, calls, parse_litera
 
 NAME = "plyr"
 DESCRIPTION = "Plyr players and their track lists"
+PRECEDENCE = 10
 
 _MARKUP = "audio.plyr, audio.js-player, audio[data-plyr-config], [data-plyr-config] audio"
 

@@ -23,6 +23,7 @@ from audiofetch_app.sources.page.scripts import OutOfBudget, Reader, calls, rece
 
 NAME = "scripts"
 DESCRIPTION = "JW Player, jPlayer, APlayer, Amplitude and SoundManager 2 playlists"
+PRECEDENCE = 80
 
 _JPLAYER_KEYS = ("mp3", "m4a", "oga", "webma", "wav", "fla", "flac", "m3u8a", "rtmpa")
 _SM2_LINKS = ("a.sm2_button, a.sm2_link, a.sm2-exclude-none, ul.playlist li a, "

@@ -22,6 +22,7 @@ from audiofetch_app.sources.page.scripts import assigned_name, calls, parse_lite
 
 NAME = "videojs"
 DESCRIPTION = "Video.js players with audio sources"
+PRECEDENCE = 40
 
 _MARKUP = "video-js, audio.video-js, video.video-js, audio[data-setup], video[data-setup]"
 

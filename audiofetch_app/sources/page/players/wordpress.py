@@ -18,6 +18,7 @@ from audiofetch_app.sources.page.scripts import parse_literal
 
 NAME = "wordpress"
 DESCRIPTION = "WordPress [audio] and [playlist] shortcodes"
+PRECEDENCE = 50
 
 _AUDIO = "audio.wp-audio-shortcode, figure.wp-block-audio audio, .wp-block-audio audio"
 
