@@ -20,6 +20,6 @@ if __name__ == "__main__":
     # must run their task, not a second copy of the app.
     multiprocessing.freeze_support()
     _give_windowed_builds_streams()
-    from audiofetch_app.cli import main
+    from audiofetch_app.app import main
 
     raise SystemExit(main())

@@ -1,4 +1,10 @@
-"""Start the NiceGUI server: native window, browser tab, or a plain server."""
+"""The program's start-up, and the only module that knows every face.
+
+`main` reads the command line: the window commands (`gui`, the default, and `serve`) start
+here, everything else runs in the CLI face. Starting the app opens the runtime (store,
+settings, vault, jobs, sources), takes the instance lock, prepares LAN mode, and mounts the
+NiceGUI pages (`ui`) and the REST app (`web`) side by side on one server.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,13 @@ import gc
 import importlib.util
 import json
 import logging
+import multiprocessing
 import os
 import secrets
 import socket
 import sys
 import webbrowser
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -24,6 +32,21 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 8765
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 FOCUS_PATH = "/_audiofetch/focus"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`audiofetch [COMMAND ...]`: the exit code (0 only on success)."""
+    # A frozen app's window process re-enters here and must stop at once.
+    multiprocessing.freeze_support()
+    from audiofetch_app import cli
+
+    args = cli.build_parser().parse_args(argv)
+    command = args.command or "gui"
+    if command == "gui":
+        return run("gui")
+    if command == "serve":
+        return run("serve", host=args.host, port=args.port, password_file=args.password_file)
+    return cli.run(args)
 
 
 def native_available() -> bool:
@@ -70,7 +93,7 @@ def reach_running(info: dict, mode: str) -> bool:
 def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
         password_file: Path | None = None) -> int:
     """Serve the app until the window closes or the process is stopped."""
-    from audiofetch_app.runtime import AlreadyRunning, acquire_instance
+    from audiofetch_app.sources.runtime import AlreadyRunning, acquire_instance
     from audiofetch_app.web.server import LanRefused, prepare_lan
 
     lan = host not in LOOPBACK
@@ -117,15 +140,19 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
     from fastapi import Request
     from nicegui import app, ui
 
-    from audiofetch_app.runtime import open_runtime
+    from audiofetch_app.sources.runtime import open_runtime
     from audiofetch_app.ui import shell, state
     from audiofetch_app.web import server
+    from audiofetch_app.web.lan.access import LanAccess
 
     state.native_mode = native
     state.lan_mode = lan
+    lans: list[LanAccess] = []  # one, made when the runtime opens
 
     async def startup() -> None:
         runtime = await open_runtime(lock=lock)
+        lans.append(LanAccess(runtime.store, runtime.settings))
+        state.set_lan(lans[0])
         state.set_runtime(runtime)
         # Sweeps expired logins and runs scheduled syncs while the app is open;
         # Runtime.close() stops both.
@@ -140,11 +167,12 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
     async def shutdown() -> None:
         runtime = state.runtime()
         state.set_runtime(None)
+        state.set_lan(None)
         await runtime.close()
 
     app.on_startup(startup)
     app.on_shutdown(shutdown)
-    server.install(app, state.runtime, lan=lan,
+    server.install(app, state.runtime, lambda: lans[0], lan=lan,
                    static_prefix=f"/_nicegui/{nicegui.__version__}/static/",
                    cors_origins=_saved_settings().cors_list())
 

@@ -25,7 +25,7 @@ async def measure(n_jobs: int, page_size: int) -> dict[str, float]:
 
     from audiofetch_app.core.job_record import Job, JobState
     from audiofetch_app.core.store import JOBS
-    from audiofetch_app.runtime import open_runtime
+    from audiofetch_app.sources.runtime import open_runtime
     from audiofetch_app.ui import jobs_view, shell, state
 
     jobs_view.PAGE_SIZE = page_size

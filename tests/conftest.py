@@ -69,7 +69,7 @@ def _fresh_app_logging() -> Iterator[None]:
 @pytest.fixture
 def tg_world(af_home: Path, monkeypatch: pytest.MonkeyPatch):
     """A populated fake Telegram behind `open_runtime` (see tests/telegram_app.py)."""
-    from audiofetch_app import runtime
+    from audiofetch_app.sources import runtime
     from tests.fakes.telegram import FakeTelegram
     from tests.telegram_app import populate
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 import audiofetch_app.sources  # noqa: F401 - registers the sources
-from audiofetch_app.runtime import open_runtime
+from audiofetch_app.sources.runtime import open_runtime
 from audiofetch_app.web.api import build_router
 from tests.desktop import AppProcess, wait_for_http
 from tests.media import make_tone

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from telethon.crypto import AuthKey
 from telethon.sessions import SQLiteSession
 
-from audiofetch_app.runtime import Runtime, open_runtime
+from audiofetch_app.sources.runtime import Runtime, open_runtime
 from audiofetch_app.sources.telegram import gateway as gw
 from audiofetch_app.sources.telegram.credentials import HOW_TO
 from audiofetch_app.web.api import build_router

@@ -19,9 +19,10 @@ import pytest
 from telethon.crypto import AuthKey
 from telethon.sessions import SQLiteSession
 
-from audiofetch_app import cli_telegram
-from audiofetch_app.cli import EXIT_PAUSED, main
-from audiofetch_app.runtime import open_runtime
+from audiofetch_app.app import main
+from audiofetch_app.cli import telegram as cli_telegram
+from audiofetch_app.cli.common import EXIT_PAUSED
+from audiofetch_app.sources.runtime import open_runtime
 from audiofetch_app.sources.telegram import gateway as gw
 from tests.fakes import telegram as fake
 from tests.telegram_app import (

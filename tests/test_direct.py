@@ -13,7 +13,7 @@ from audiofetch_app.core.ffmpeg import probe_duration
 from audiofetch_app.core.job_record import JobState
 from audiofetch_app.core.jobs import JobManager
 from audiofetch_app.core.store import Store
-from audiofetch_app.sources import direct
+from audiofetch_app.core.urls import title_from_url
 from tests.media import make_hls, make_tone, serve_folder
 
 HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t",
@@ -39,7 +39,7 @@ def test_registry_claims_audio_and_hls_links() -> None:
     assert registry.detect_kind("https://cdn.example/live/list.m3u8") == "direct"
     assert registry.detect_kind("https://example.com/blog/post") == "page"
     assert registry.detect_kind("https://x.com/i/spaces/1YqKDqDkXvWJV") == "space"
-    assert direct.title_from_url("https://h/x/Chapter_01%20Intro.mp3") == "Chapter 01 Intro"
+    assert title_from_url("https://h/x/Chapter_01%20Intro.mp3") == "Chapter 01 Intro"
 
 
 async def test_direct_mp3(manager: JobManager, http_server, tone: bytes, tmp_path: Path) -> None:

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from audiofetch_app.core import lockout as lk
-from audiofetch_app.core.lan_passwords import (
+from audiofetch_app.core.store import Store
+from audiofetch_app.web.lan import lockout as lk
+from audiofetch_app.web.lan.passwords import (
     PasswordError,
     PasswordStore,
     hash_password,
     read_password_file,
     verify_password,
 )
-from audiofetch_app.core.lan_tokens import TokenStore
-from audiofetch_app.core.store import Store
+from audiofetch_app.web.lan.tokens import TokenStore
 
 
 class Clock:

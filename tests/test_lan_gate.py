@@ -9,12 +9,12 @@ from fastapi import FastAPI, WebSocket
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from audiofetch_app.core.lan_access import LanAccess
-from audiofetch_app.core.lan_passwords import PasswordStore
 from audiofetch_app.core.store import Store
 from audiofetch_app.settings import SettingsService
 from audiofetch_app.web.auth import SESSION_COOKIE, LanAuth, LanGate, safe_next
 from audiofetch_app.web.auth_routes import build_auth_router
+from audiofetch_app.web.lan.access import LanAccess
+from audiofetch_app.web.lan.passwords import PasswordStore
 
 PASSWORD = "a household secret"
 

@@ -10,8 +10,8 @@ import pytest
 
 import audiofetch_app.sources  # noqa: F401 - registers the sources
 from audiofetch_app.core.job_record import JobState
-from audiofetch_app.runtime import open_runtime
 from audiofetch_app.sources.page.source import KIND
+from audiofetch_app.sources.runtime import open_runtime
 from tests.media import make_tone
 from tests.probe import decode_errors, ffprobe, tags
 

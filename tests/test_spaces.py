@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import audiofetch_app.sources  # noqa: F401 - registers the sources
+from audiofetch_app import sources
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.job_record import JobState
-from audiofetch_app.runtime import open_runtime
 from audiofetch_app.sources import spaces
+from audiofetch_app.sources.runtime import open_runtime
 from audiofetch_app.sources.spaces.chunks import chunk_sequence, clean_chunk
 from audiofetch_app.sources.spaces.metadata import parse_space_id
 from tests.fakes.space_audio import CHUNK_SECONDS, measure_tones, tone_hz
@@ -69,7 +69,7 @@ def test_chunk_cleaning() -> None:
 async def test_preview_shows_everything_before_download(fake_x: FakeX) -> None:
     fake_x.add_space(FakeSpace("1PreviewAbcdE", title="Morning Show", host_name="Ada Host",
                                host_screen_name="adahost", chunks=5))
-    found = await spaces.preview(fake_x.space_url("1PreviewAbcdE"))
+    found = await sources.preview(None, fake_x.space_url("1PreviewAbcdE"))
     meta = found.meta
     assert (meta.title, meta.host_name, meta.host_screen_name) == (
         "Morning Show", "Ada Host", "adahost")

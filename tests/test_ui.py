@@ -14,9 +14,10 @@ from audiofetch_app.core import registry
 from audiofetch_app.core.job_context import JobContext
 from audiofetch_app.core.job_record import Job, JobState
 from audiofetch_app.core.store import JOBS
-from audiofetch_app.runtime import open_runtime
+from audiofetch_app.sources.runtime import open_runtime
 from audiofetch_app.ui import shell, state
 from audiofetch_app.ui.jobs_view import PAGE_SIZE
+from audiofetch_app.web.lan.access import LanAccess
 from tests.desktop import until
 from tests.media import make_tone
 
@@ -38,9 +39,11 @@ registry.register(registry.Source("t_held", "test", _held))
 async def runtime(af_home: Path):
     rt = await open_runtime(console_log=False)
     state.set_runtime(rt)
+    state.set_lan(LanAccess(rt.store, rt.settings))
     yield rt
     release.set()
     state.set_runtime(None)
+    state.set_lan(None)
     await rt.close()
 
 
@@ -114,6 +117,7 @@ async def test_interrupted_job_shows_resume(af_home: Path) -> None:
     await rt.close()
     rt = await open_runtime(console_log=False)  # like starting the app after a crash
     state.set_runtime(rt)
+    state.set_lan(LanAccess(rt.store, rt.settings))
     try:
         async with user_simulation(root=shell.build) as user:
             await user.open("/")
@@ -122,6 +126,7 @@ async def test_interrupted_job_shows_resume(af_home: Path) -> None:
             await user.should_see("Resume")
     finally:
         state.set_runtime(None)
+        state.set_lan(None)
         await rt.close()
 
 
@@ -132,6 +137,7 @@ async def test_jobs_are_paginated(user: User, runtime) -> None:
     await runtime.close()
     rt = await open_runtime(console_log=False)
     state.set_runtime(rt)
+    state.set_lan(LanAccess(rt.store, rt.settings))
     async with user_simulation(root=shell.build) as fresh:
         await fresh.open("/")
         await fresh.should_see("Track 0074")
@@ -139,6 +145,7 @@ async def test_jobs_are_paginated(user: User, runtime) -> None:
         assert len(fresh.find(kind=ui.card).elements) >= PAGE_SIZE
     await rt.close()
     state.set_runtime(runtime)
+    state.set_lan(LanAccess(runtime.store, runtime.settings))
 
 
 async def test_settings_persist_and_apply(user: User, runtime, tmp_path: Path) -> None:
@@ -223,25 +230,25 @@ async def test_page_tab_finds_tracks_and_downloads_selected(user: User, runtime,
 
 
 async def test_settings_set_the_lan_password_and_options(user: User, runtime) -> None:
-    token, _ = runtime.lan.tokens.issue(3600)
+    token, _ = state.lan().tokens.issue(3600)
     user.find(marker="settings").click()
     await user.should_see("LAN password: not set (LAN sharing is off)")
     user.find(marker="lan-password").type("a household secret")
     user.find(marker="lan-password-confirm").type("a household secreT")
     user.find(marker="save").click()
     await user.should_see("The two passwords are not the same.")
-    assert not runtime.lan.is_set()
+    assert not state.lan().is_set()
     user.find(marker="lan-password-confirm").clear().type("a household secret")
     user.find(marker="lan-hours").clear().type("2")
     user.find(marker="lan-origins").type("chrome-extension://abcdefghijklmnop")
     user.find(marker="save").click()
     await user.should_see("LAN password saved", retries=50)
-    assert runtime.lan.passwords.verify("a household secret")
-    assert not runtime.lan.tokens.valid(token)  # a new password logs everybody out
+    assert state.lan().passwords.verify("a household secret")
+    assert not state.lan().tokens.valid(token)  # a new password logs everybody out
     saved = runtime.settings.get()
     assert saved.lan_session_hours == 2 and saved.cors_list() == [
         "chrome-extension://abcdefghijklmnop"]
-    assert runtime.lan.session_seconds == 7200
+    assert state.lan().session_seconds == 7200
     assert "a household secret" not in runtime.store.path.read_text()
 
 

@@ -19,10 +19,11 @@ from telethon.sessions import SQLiteSession
 from audiofetch_app.core import registry
 from audiofetch_app.core.job_context import JobContext
 from audiofetch_app.core.job_record import JobState
-from audiofetch_app.runtime import Runtime, open_runtime
+from audiofetch_app.sources.runtime import Runtime, open_runtime
 from audiofetch_app.sources.telegram import gateway as gw
 from audiofetch_app.ui import shell, state
-from audiofetch_app.ui.telegram_login import qr_svg
+from audiofetch_app.ui.telegram.login import qr_svg
+from audiofetch_app.web.lan.access import LanAccess
 from tests.desktop import until
 from tests.telegram_app import (
     API_HASH,
@@ -57,9 +58,11 @@ registry.register(registry.Source("t_tg_status", "test", _status_job))
 async def runtime(tg_world) -> AsyncIterator[Runtime]:
     rt = await open_runtime(console_log=False)
     state.set_runtime(rt)
+    state.set_lan(LanAccess(rt.store, rt.settings))
     yield rt
     status_release.set()
     state.set_runtime(None)
+    state.set_lan(None)
     await rt.close()
 
 

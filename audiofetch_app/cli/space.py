@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from audiofetch_app.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, follow_job, open_runtime_or_say_why
+from audiofetch_app.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    cookies_file,
+    follow_job,
+    open_runtime_or_say_why,
+    output_dir,
+)
 from audiofetch_app.core import net
 from audiofetch_app.core.job_context import JobError
 
@@ -36,41 +44,39 @@ def _clock(seconds: float) -> str:
 
 
 async def space_command(args: argparse.Namespace) -> int:
-    from audiofetch_app.sources import spaces
-    from audiofetch_app.sources.spaces.metadata import parse_space_id
+    from audiofetch_app import sources
 
     if not args.url and not args.playlist_url:
         print("Give a Space link, or --playlist-url with a Space playlist.", file=sys.stderr)
         return EXIT_USAGE
+    if args.info and not args.url:
+        print("--info needs a Space link.", file=sys.stderr)
+        return EXIT_USAGE
+    raw = {"output_dir": output_dir(args), "format": args.format, "workers": args.workers,
+           "cookies_file": cookies_file(args), "playlist_url": args.playlist_url}
     try:
-        space_url = f"https://x.com/i/spaces/{parse_space_id(args.url)}" if args.url else None
+        kind = sources.spaces.KIND
+        link = sources.recognise(args.url, kind) if args.url else None
+        options = sources.options_for(kind, raw)
     except JobError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    cookies_file = str(args.cookies.expanduser().resolve()) if args.cookies else None
     runtime = await open_runtime_or_say_why()
     if runtime is None:
         return EXIT_FAILED
     try:
-        if args.info:
-            if not space_url:
-                print("--info needs a Space link.", file=sys.stderr)
-                return EXIT_USAGE
+        if args.info and link is not None:
             try:
-                found = await spaces.preview(
-                    space_url, cookies_file=cookies_file, vault=runtime.vault,
-                    query_id=runtime.settings.get().x_audiospace_query_id)
+                found = await sources.preview(runtime, link.url, link.kind, options)
             except (JobError, net.NetError) as exc:
                 print(str(exc), file=sys.stderr)
                 return EXIT_FAILED
             print_preview(found)
             return EXIT_OK
-        options = {key: value for key, value in {
-            "output_dir": str(args.output.expanduser().resolve()) if args.output else None,
-            "format": args.format, "workers": args.workers, "cookies_file": cookies_file,
-            "playlist_url": args.playlist_url,
-        }.items() if value is not None}
-        job = await runtime.jobs.submit(spaces.KIND, space_url or args.playlist_url, options)
+        if link is None:  # --playlist-url alone: no X lookup, the playlist is the job
+            job = await runtime.jobs.submit(kind, args.playlist_url, options.to_dict())
+        else:
+            job = await sources.submit(runtime, link.url, link.kind, options)
         return await follow_job(runtime, job.id)
     finally:
         await runtime.close()

@@ -4,32 +4,27 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
-import json
 import logging
-import signal
 import sys
 from dataclasses import asdict
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from audiofetch_app.cli import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    open_runtime_or_say_why,
+from audiofetch_app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, open_runtime_or_say_why
+from audiofetch_app.cli.telegram_common import (
+    Usage,
+    ask,
+    print_json,
+    session_id_of,
 )
+from audiofetch_app.cli.telegram_sources import sources_command, sync_command
 from audiofetch_app.core.job_context import JobError
+
+if TYPE_CHECKING:
+    from audiofetch_app.sources.runtime import Runtime
+    from audiofetch_app.sources.telegram.service import TelegramService
 
 TRIES = 3  # wrong codes or passwords before the login gives up
 QR_POLL = 5.0  # seconds per wait for the scan; a renewed QR code is redrawn between waits
-KINDS = ("music", "voice", "round", "document")
-
-
-class Usage(Exception):
-    """Something typed cannot work; the message says what to type instead (exit 2)."""
-
-
 # ---------------------------------------------------------------- the command
 
 
@@ -54,7 +49,7 @@ async def telegram_command(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # never a traceback on the terminal: one sentence, the log has it
-        from audiofetch_app.core.jobs import user_message
+        from audiofetch_app.core.job_context import user_message
 
         logging.getLogger(__name__).exception("telegram %s failed", args.tg_command)
         print(user_message(exc), file=sys.stderr)
@@ -63,63 +58,7 @@ async def telegram_command(args: argparse.Namespace) -> int:
         await runtime.close()
 
 
-def ask(prompt: str, option: str = "", *, secret: bool = False) -> str:
-    """An answer typed on the terminal (not shown if `secret`); Usage when there is none."""
-    # asyncio.run turns the first Ctrl-C into a task cancel, which a blocked prompt never
-    # sees; while a question waits, Ctrl-C stops at once (the login is still cleaned up).
-    previous = signal.getsignal(signal.SIGINT)
-    with contextlib.suppress(ValueError):  # only the main thread may set it
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        return getpass.getpass(prompt) if secret else input(prompt).strip()
-    except EOFError:
-        print(file=sys.stderr)
-        where = f"give it with {option}" if option else "run this on a terminal"
-        raise Usage(f"No answer to “{prompt.strip(' :')}”; {where}.") from None
-    finally:
-        with contextlib.suppress(ValueError, TypeError):
-            signal.signal(signal.SIGINT, previous)
-
-
-def _pick(ref: str, items: list[tuple[str, tuple[str, ...]]], what: str, listing: str) -> str:
-    """The id `ref` names: an exact id, a name (any case) or a unique id prefix."""
-    if any(ref == item_id for item_id, _ in items):
-        return ref
-    folded = ref.casefold()
-    named = [i for i, names in items if any(n and n.casefold() == folded for n in names)]
-    prefixed = [i for i, _ in items if i.startswith(ref)] if ref else []
-    found = named or prefixed
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise Usage(f"“{ref}” names more than one {what}; use its id ({listing} lists them).")
-    raise Usage(f"There is no Telegram {what} “{ref}”; {listing} lists them.")
-
-
-async def session_id_of(tg: Any, ref: str) -> str:
-    records = await tg.sessions.list_all()
-    return _pick(ref, [(r.id, (r.name,)) for r in records], "session",
-                 "`audiofetch telegram sessions`")
-
-
-async def source_id_of(tg: Any, ref: str) -> str:
-    found = await tg.list_sources()
-    items = [(s.id, (s.title, f"@{s.username}" if s.username else "")) for s in found]
-    return _pick(ref, items, "source", "`audiofetch telegram sources`")
-
-
-def when(timestamp: float | None) -> str:
-    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M") if timestamp else "never"
-
-
-def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-# ---------------------------------------------------------------- credentials and login
-
-
-async def _credentials(runtime: Any, args: argparse.Namespace) -> int:
+async def _credentials(runtime: Runtime, args: argparse.Namespace) -> int:
     from audiofetch_app.sources.telegram.credentials import HOW_TO
 
     credentials = runtime.telegram.credentials
@@ -143,7 +82,7 @@ async def _credentials(runtime: Any, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _login(runtime: Any, args: argparse.Namespace) -> int:
+async def _login(runtime: Runtime, args: argparse.Namespace) -> int:
     tg = runtime.telegram
     await tg.credentials.get()  # missing credentials: the how-to now, before any question
     if args.string_session is not None or args.string_session_stdin:
@@ -158,7 +97,7 @@ async def _login(runtime: Any, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _interactive_login(tg: Any, args: argparse.Namespace) -> Any:
+async def _interactive_login(tg: TelegramService, args: argparse.Namespace) -> Any:
     from audiofetch_app.sources.telegram.login import LoginStep
 
     if args.qr:
@@ -188,7 +127,7 @@ def _gave_up(exc: Exception) -> JobError:
                     "audiofetch telegram login")
 
 
-async def _enter_code(tg: Any, login_id: str) -> Any:
+async def _enter_code(tg: TelegramService, login_id: str) -> Any:
     from audiofetch_app.sources.telegram.gateway import CodeExpired, WrongCode
 
     print("Telegram sent a login code to your Telegram app (or by SMS).")
@@ -209,7 +148,7 @@ async def _enter_code(tg: Any, login_id: str) -> Any:
             print("Sent a new code.")
 
 
-async def _enter_password(tg: Any, login_id: str) -> None:
+async def _enter_password(tg: TelegramService, login_id: str) -> None:
     from audiofetch_app.sources.telegram.gateway import WrongPassword
 
     print("This account has two-step verification.")
@@ -223,7 +162,7 @@ async def _enter_password(tg: Any, login_id: str) -> None:
             print(exc, file=sys.stderr)
 
 
-async def _wait_for_scan(tg: Any, login_id: str, url: str) -> Any:
+async def _wait_for_scan(tg: TelegramService, login_id: str, url: str) -> Any:
     from audiofetch_app.sources.telegram.login import LoginStep
 
     print("Scan this code with Telegram on your phone: Settings → Devices → Link Desktop "
@@ -252,7 +191,7 @@ def show_qr(url: str) -> None:
 # ---------------------------------------------------------------- sessions and channels
 
 
-async def _sessions(runtime: Any, args: argparse.Namespace) -> int:
+async def _sessions(runtime: Runtime, args: argparse.Namespace) -> int:
     tg = runtime.telegram
     action = args.sessions_command or "list"
     if action == "list":
@@ -282,7 +221,7 @@ def _kind(channel: Any) -> str:
     return "forum" if channel.is_forum else "group" if channel.is_group else "channel"
 
 
-async def _channels(runtime: Any, args: argparse.Namespace) -> int:
+async def _channels(runtime: Runtime, args: argparse.Namespace) -> int:
     tg = runtime.telegram
     found = await tg.sessions.channels(await session_id_of(tg, args.session))
     if args.json:
@@ -296,7 +235,5 @@ async def _channels(runtime: Any, args: argparse.Namespace) -> int:
 
 
 def _actions() -> dict[str, Any]:
-    from audiofetch_app.cli_telegram_sources import sources_command, sync_command
-
     return {"credentials": _credentials, "login": _login, "sessions": _sessions,
             "channels": _channels, "sources": sources_command, "sync": sync_command}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from audiofetch_app.cli import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, follow_job
-from audiofetch_app.cli_telegram import (
+from audiofetch_app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, follow_job
+from audiofetch_app.cli.telegram_common import (
     KINDS,
     Usage,
     ask,
@@ -17,6 +17,10 @@ from audiofetch_app.cli_telegram import (
 )
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.sources.telegram.targets import public_spec
+
+if TYPE_CHECKING:
+    from audiofetch_app.sources.runtime import Runtime
+    from audiofetch_app.sources.telegram.service import TelegramService
 
 # ---------------------------------------------------------------- sources
 
@@ -70,7 +74,7 @@ def _job_summary(job: Any) -> dict[str, Any] | None:
                     "status": job.status, "resume_at": job.resume_at}
 
 
-async def sources_command(runtime: Any, args: argparse.Namespace) -> int:
+async def sources_command(runtime: Runtime, args: argparse.Namespace) -> int:
     from audiofetch_app.sources.telegram.targets import target_label
 
     tg = runtime.telegram
@@ -108,7 +112,7 @@ async def sources_command(runtime: Any, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _list_sources(tg: Any, as_json: bool) -> int:
+async def _list_sources(tg: TelegramService, as_json: bool) -> int:
     from audiofetch_app.core.units import human_bytes
     from audiofetch_app.sources.telegram.targets import target_label
 
@@ -142,7 +146,7 @@ async def _list_sources(tg: Any, as_json: bool) -> int:
 # ---------------------------------------------------------------- sync
 
 
-async def sync_command(runtime: Any, args: argparse.Namespace) -> int:
+async def sync_command(runtime: Runtime, args: argparse.Namespace) -> int:
     tg = runtime.telegram
     if args.all:
         ids = [s.id for s in await tg.list_sources()]

@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audiofetch_app.core.job_record import Job
+from audiofetch_app.settings import Settings
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.vault import Vault
 
 _SPEED_WINDOW = 3.0  # seconds of samples the speed is averaged over
 _EVENT_INTERVAL = 0.1  # at most ten progress events a second per job
@@ -27,17 +31,41 @@ class JobPaused(JobError):
         self.until = until
 
 
+def user_message(exc: BaseException) -> str:
+    """The one sentence a person sees for `exc`; tracebacks go to the log only."""
+    if isinstance(exc, OSError) and not type(exc).__module__.startswith("audiofetch_app"):
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"Could not use{where}: {exc.strerror or exc}."
+    if type(exc).__module__.startswith("audiofetch_app") or isinstance(exc, JobError):
+        text = str(exc).strip().splitlines()
+        if text:
+            return text[0]
+    return f"Unexpected error ({type(exc).__name__}); the log file has the details."
+
+
+def is_expected(exc: BaseException) -> bool:
+    """A failure of the kind AudioFetch explains (no traceback in the log for these)."""
+    return isinstance(exc, JobError | OSError) or type(exc).__module__.startswith(
+        "audiofetch_app")
+
+
+# A face that hands a job's output to someone: (job id, the output's blocks) -> when all sent.
+StreamConsumer = Callable[[str, AsyncIterator[bytes]], Awaitable[None]]
+
+
 class JobContext:
     """Handed to a source's runner. Progress stays in memory; the manager persists it."""
 
-    def __init__(self, job: Job, output_dir: Path, settings: Any,
-                 on_change: Callable[[Job, bool], None], secrets: Any = None) -> None:
+    def __init__(self, job: Job, output_dir: Path, settings: Settings,
+                 on_change: Callable[[Job, bool], None], secrets: Vault | None = None,
+                 stream_consumer: StreamConsumer | None = None) -> None:
         self.job = job
         self.output_dir = output_dir
         self.settings = settings
         self.secrets = secrets  # the Vault (get(name)), or None in bare tests
         self.log = logging.getLogger(f"audiofetch_app.job.{job.kind}")
         self._on_change = on_change
+        self._stream_consumer = stream_consumer
         self._partials: set[Path] = set()
         self._samples: deque[tuple[float, int]] = deque()
         self._last_event = 0.0
@@ -45,6 +73,14 @@ class JobContext:
     @property
     def options(self) -> dict[str, Any]:
         return self.job.options
+
+    async def deliver(self, blocks: AsyncIterator[bytes]) -> None:
+        """Hand the job's output (bytes, in order) to the face that collects it, and wait
+        until it is all taken; JobError when no face here collects streams."""
+        if self._stream_consumer is None:
+            raise JobError("This download was to be collected over the REST API, which is "
+                           "not running here.")
+        await self._stream_consumer(self.job.id, blocks)
 
     def progress(self, *, bytes_done: int | None = None, bytes_total: int | None = None,
                  items_done: int | None = None, items_total: int | None = None,

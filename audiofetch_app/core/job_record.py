@@ -116,3 +116,11 @@ def _plain_copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain_copy(v) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """`type` is added, updated (state or facts changed), progress, or removed."""
+
+    type: str
+    job: Job

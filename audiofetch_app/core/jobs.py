@@ -7,23 +7,35 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audiofetch_app.core import registry
-from audiofetch_app.core.job_context import JobContext, JobError, JobPaused
+from audiofetch_app.core.job_context import (
+    JobContext,
+    JobError,
+    JobPaused,
+    StreamConsumer,
+    is_expected,
+    user_message,
+)
 from audiofetch_app.core.job_files import remove_paths, upsert_jobs
 from audiofetch_app.core.job_record import (
     ACTIVE_STATES,
     RESUMABLE_STATES,
     Job,
+    JobEvent,
     JobState,
 )
 from audiofetch_app.core.logs import current_job_id
 from audiofetch_app.core.store import JOBS, Store, StoreError
+from audiofetch_app.settings import Settings, SettingsService
 
-__all__ = ["Job", "JobContext", "JobError", "JobEvent", "JobManager", "JobPaused", "JobState"]
+if TYPE_CHECKING:
+    from audiofetch_app.core.vault import Vault
+
+__all__ = ["Job", "JobContext", "JobError", "JobEvent", "JobManager", "JobPaused", "JobState",
+           "user_message"]
 
 log = logging.getLogger(__name__)
 
@@ -31,31 +43,12 @@ FLUSH_INTERVAL = 1.0  # seconds between writes of progress counters to disk
 INTERRUPTED_MESSAGE = "AudioFetch was closed before this job finished; resume it to continue."
 
 
-@dataclass(frozen=True)
-class JobEvent:
-    """`type` is added, updated (state or facts changed), progress, or removed."""
-
-    type: str
-    job: Job
-
-
-def user_message(exc: BaseException) -> str:
-    """The one sentence a person sees for `exc`; tracebacks go to the log only."""
-    if isinstance(exc, OSError) and not type(exc).__module__.startswith("audiofetch_app"):
-        where = f" {exc.filename}" if exc.filename else ""
-        return f"Could not use{where}: {exc.strerror or exc}."
-    if type(exc).__module__.startswith("audiofetch_app") or isinstance(exc, JobError):
-        text = str(exc).strip().splitlines()
-        if text:
-            return text[0]
-    return f"Unexpected error ({type(exc).__name__}); the log file has the details."
-
-
 class JobManager:
     """Owns every job. Runs at most `max_running` at once; everything else waits in order."""
 
-    def __init__(self, store: Store, settings: Any = None, max_running: int = 3,
-                 default_output: Path | None = None, secrets: Any = None) -> None:
+    def __init__(self, store: Store, settings: SettingsService | None = None,
+                 max_running: int = 3, default_output: Path | None = None,
+                 secrets: Vault | None = None) -> None:
         self._store = store
         self._secrets = secrets
         self._settings = settings  # SettingsService or None
@@ -74,6 +67,8 @@ class JobManager:
         self._background: set[asyncio.Task[Any]] = set()
         self._started = False
         self._closing = False
+        # Set by a face that collects streamed output (REST's /api/stream); see JobContext.
+        self.stream_consumer: StreamConsumer | None = None
         if settings is not None:
             self._max_running = settings.get().max_running_jobs
             settings.subscribe(self._on_settings)
@@ -126,7 +121,7 @@ class JobManager:
         self._started = False
         self._closing = False
 
-    def _on_settings(self, settings: Any) -> None:
+    def _on_settings(self, settings: Settings) -> None:
         self._max_running = settings.max_running_jobs
         with contextlib.suppress(RuntimeError):  # no running loop: applied on next submit
             asyncio.get_running_loop().call_soon(self._pump)
@@ -283,8 +278,8 @@ class JobManager:
     async def _run(self, job: Job) -> None:
         token = current_job_id.set(job.id)
         ctx = JobContext(job, self._output_dir(job),
-                         self._settings.get() if self._settings else None, self._changed,
-                         secrets=self._secrets)
+                         self._settings.get() if self._settings else Settings(), self._changed,
+                         secrets=self._secrets, stream_consumer=self.stream_consumer)
         self._contexts[job.id] = ctx
         try:
             job.started_at = time.time()
@@ -306,7 +301,7 @@ class JobManager:
                 await self._finish(job, JobState.INTERRUPTED, INTERRUPTED_MESSAGE)
         except Exception as exc:
             message = user_message(exc)
-            log.warning("Job failed: %s", message, exc_info=not _is_expected(exc))
+            log.warning("Job failed: %s", message, exc_info=not is_expected(exc))
             await self._finish(job, JobState.FAILED, message)
         else:
             await self._finish(job, JobState.DONE, None)
@@ -402,8 +397,3 @@ class JobManager:
 
 def _loggable_url(url: str) -> str:
     return url.split("?", 1)[0]
-
-
-def _is_expected(exc: BaseException) -> bool:
-    return isinstance(exc, JobError | OSError) or type(exc).__module__.startswith(
-        "audiofetch_app")

@@ -2,72 +2,59 @@
 
 from __future__ import annotations
 
-import mimetypes
-import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any, ClassVar
 
 from audiofetch_app.core import hls, net, registry
 from audiofetch_app.core.job_context import JobContext, JobError
 from audiofetch_app.core.naming import render_template, safe_filename, unique_path
+from audiofetch_app.core.registry import JobOptions, Link
+from audiofetch_app.core.urls import (
+    HLS_TYPES,
+    check_url,
+    extension_for,
+    is_web_url,
+    title_from_url,
+    url_extension,
+)
 
 KIND = "direct"
-AUDIO_EXTENSIONS = {
-    ".mp3": "mp3", ".m4a": "m4a", ".aac": "aac", ".ogg": "ogg", ".oga": "ogg",
-    ".opus": "opus", ".webm": "webm", ".weba": "webm", ".wav": "wav", ".flac": "flac",
-    ".m4b": "m4b", ".mp4a": "m4a",
-}
-CONTENT_TYPE_EXT = {
-    "audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/mp4": "m4a", "audio/x-m4a": "m4a",
-    "audio/m4a": "m4a", "audio/aac": "aac", "audio/aacp": "aac", "audio/ogg": "ogg",
-    "audio/opus": "opus", "audio/webm": "webm", "audio/wav": "wav", "audio/x-wav": "wav",
-    "audio/wave": "wav", "audio/flac": "flac", "audio/x-flac": "flac",
-}
-HLS_TYPES = ("application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl",
-             "audio/x-mpegurl")
 
 
-def check_url(url: str) -> str:
-    """Refuse what cannot be a web download, in words a person understands."""
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise JobError("Only http:// and https:// links can be downloaded.")
-    if not parts.netloc:
-        raise JobError(f"{url!r} is not a complete web address.")
-    return url
+@dataclass
+class DirectOptions(JobOptions):
+    """Options of a direct download."""
 
+    name: str | None = None  # the file name, without extension
+    format: str | None = None  # m4a or mp3, for HLS audio
+    referer: str | None = None  # the Referer header some servers require
+    workers: int | None = None  # parallel segment downloads for HLS
+    max_bytes: int | None = None  # refuse a body larger than this
+    hls: bool | None = None  # treat the URL as an HLS playlist whatever it looks like
 
-def url_extension(url: str) -> str | None:
-    return AUDIO_EXTENSIONS.get(Path(urlsplit(url).path).suffix.lower())
+    LIMITS: ClassVar[dict[str, tuple[int, int]]] = {"workers": (1, 64), "max_bytes": (1, 1 << 50)}
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"format": ("m4a", "mp3")}
 
 
 def matches(url: str) -> bool:
-    return urlsplit(url.strip()).scheme in ("http", "https") and (
-        url_extension(url) is not None or hls.is_hls_url(url))
+    """Claims links whose path ends in an audio extension, and HLS playlists."""
+    return is_web_url(url) and (url_extension(url) is not None or hls.is_hls_url(url))
 
 
-def title_from_url(url: str) -> str:
-    name = unquote(Path(urlsplit(url).path).name)
-    stem = Path(name).stem if Path(name).suffix else name
-    return re.sub(r"[_+]+", " ", stem).strip() or urlsplit(url).netloc
-
-
-def extension_for(content_type: str | None, fallback: str) -> str:
-    mime = (content_type or "").split(";")[0].strip().lower()
-    if mime in CONTENT_TYPE_EXT:
-        return CONTENT_TYPE_EXT[mime]
-    guessed = mimetypes.guess_extension(mime) if mime.startswith("audio/") else None
-    return guessed.lstrip(".") if guessed else fallback
+def link(url: str) -> Link:
+    """Any http(s) URL can be fetched directly; its canonical form is itself, trimmed."""
+    url = check_url(url)
+    return Link(KIND, url, url)
 
 
 def _target(ctx: JobContext, title: str, ext: str) -> Path:
     """The job's output path: reused on resume so an existing .part continues."""
     if ctx.job.output_path:
         return Path(ctx.job.output_path)
-    template = getattr(ctx.settings, "direct_template", None) or "{title}.{ext}"
-    name = ctx.options.get("name")
+    template = ctx.settings.direct_template or "{title}.{ext}"
+    name = DirectOptions.from_dict(ctx.options, strict=False).name
     fields = {"title": safe_filename(name or title), "ext": ext}
     relative = render_template(template, fields, ext=ext)
     return unique_path(ctx.output_dir / relative)
@@ -75,17 +62,19 @@ def _target(ctx: JobContext, title: str, ext: str) -> Path:
 
 async def run(ctx: JobContext) -> None:
     url = check_url(ctx.job.url)
-    title = ctx.options.get("name") or ctx.job.title or title_from_url(url)
+    options = DirectOptions.from_dict(ctx.options, strict=False)
+    title = options.name or ctx.job.title or title_from_url(url)
     if not ctx.job.title:
         ctx.set_title(title)
-    async with net.make_client(referer=ctx.options.get("referer")) as client:
-        if hls.is_hls_url(url) or ctx.options.get("hls"):
-            await _run_hls(ctx, client, url, title)
+    async with net.make_client(referer=options.referer) as client:
+        if hls.is_hls_url(url) or options.hls:
+            await _run_hls(ctx, client, url, title, options)
         else:
-            await _run_file(ctx, client, url, title)
+            await _run_file(ctx, client, url, title, options)
 
 
-async def _run_file(ctx: JobContext, client: object, url: str, title: str) -> None:
+async def _run_file(ctx: JobContext, client: Any, url: str, title: str,
+                    options: DirectOptions) -> None:
     ext = url_extension(url) or "mp3"
     dest = _target(ctx, title, ext)
     ctx.set_output(dest)
@@ -93,12 +82,12 @@ async def _run_file(ctx: JobContext, client: object, url: str, title: str) -> No
     result = await net.download(
         client, url, dest, expect="audio",
         on_progress=lambda done, total: ctx.progress(bytes_done=done, bytes_total=total),
-        max_bytes=ctx.options.get("max_bytes"),
+        max_bytes=options.max_bytes,
     )
     if result.content_type and any(t in result.content_type.lower() for t in HLS_TYPES):
         dest.unlink(missing_ok=True)
         ctx.job.output_path = None
-        await _run_hls(ctx, client, url, title)
+        await _run_hls(ctx, client, url, title, options)
         return
     real_ext = extension_for(result.content_type, ext)
     if real_ext != ext and not url_extension(url):
@@ -110,8 +99,9 @@ async def _run_file(ctx: JobContext, client: object, url: str, title: str) -> No
     ctx.add_file(dest)
 
 
-async def _run_hls(ctx: JobContext, client: object, url: str, title: str) -> None:
-    fmt = ctx.options.get("format") or getattr(ctx.settings, "audio_format", "m4a") or "m4a"
+async def _run_hls(ctx: JobContext, client: Any, url: str, title: str,
+                   options: DirectOptions) -> None:
+    fmt = options.format or ctx.settings.audio_format or "m4a"
     playlist = await hls.load_playlist(client, url)
     if not playlist.ended:
         raise JobError("This HLS stream is live; only finished recordings can be saved "
@@ -125,7 +115,7 @@ async def _run_hls(ctx: JobContext, client: object, url: str, title: str) -> Non
     ctx.track_partial(dest.with_name(dest.name + ".part"))
     total_segments = len(playlist.segments)
     ctx.progress(items_done=0, items_total=total_segments, force=True)
-    workers = int(ctx.options.get("workers") or getattr(ctx.settings, "workers", 8) or 8)
+    workers = options.workers or ctx.settings.workers or 8
     paths = await hls.download_segments(
         client, playlist, workdir, workers=workers,
         on_bytes=ctx.add_bytes,
@@ -143,4 +133,6 @@ async def _run_hls(ctx: JobContext, client: object, url: str, title: str) -> Non
     ctx.add_file(dest)
 
 
-registry.register(registry.Source(KIND, "Direct link", run, matches=matches, priority=0))
+registry.register(registry.Source(
+    KIND, "Direct link", run, matches=matches, link=link, priority=0, options=DirectOptions,
+    title=lambda found: title_from_url(found.url)))

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from audiofetch_app import settings as settings_mod
 from audiofetch_app.core.instance import InstanceLock
 from audiofetch_app.core.jobs import JobManager
-from audiofetch_app.core.lan_access import LanAccess
 from audiofetch_app.core.logs import setup_logging
 from audiofetch_app.core.store import Store
 from audiofetch_app.core.vault import Vault
@@ -39,7 +38,6 @@ class Runtime:
     jobs: JobManager
     lock: InstanceLock
     telegram: TelegramService
-    lan: LanAccess
 
     async def close(self) -> None:
         await self.telegram.close()
@@ -77,4 +75,4 @@ async def open_runtime(*, console_log: bool = True, console_level: int = logging
     except BaseException:
         lock.release()
         raise
-    return Runtime(store, settings, vault, jobs, lock, telegram, LanAccess(store, settings))
+    return Runtime(store, settings, vault, jobs, lock, telegram)

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from nicegui import ui
 
-from audiofetch_app.core.lan_passwords import PasswordError, check_strength
-from audiofetch_app.runtime import Runtime
+from audiofetch_app.sources.runtime import Runtime
 
 HELP = ("Share AudioFetch with your household or team: start it with "
         "`audiofetch serve --host 0.0.0.0`. Nobody gets in without this password; it is "
         "stored only as a Scrypt hash.")
 
 
+class LanControl(Protocol):
+    """The LAN password as the window may change it (the web face's LanAccess is one)."""
+
+    def is_set(self) -> bool: ...
+
+    def check_strength(self, password: str) -> str:
+        """`password` if it can be used; ValueError with a sentence if not."""
+
+    async def set_password(self, password: str) -> None: ...
+
+    async def clear_password(self) -> None: ...
+
+
 class LanSettings:
     """The fields, inside the Settings dialog; `save` applies them."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, lan: LanControl) -> None:
         self.runtime = runtime
+        self.lan = lan
         with ui.expansion("Network sharing (LAN)", icon="lan").classes("w-full") \
                 .mark("lan-settings"):
             ui.markdown(HELP).classes("text-caption")
@@ -45,7 +60,7 @@ class LanSettings:
         self._show_status()
 
     def _show_status(self) -> None:
-        state = "set" if self.runtime.lan.is_set() else "not set (LAN sharing is off)"
+        state = "set" if self.lan.is_set() else "not set (LAN sharing is off)"
         self.status.set_text(f"LAN password: {state}")
 
     def changes(self) -> dict[str, object]:
@@ -62,18 +77,15 @@ class LanSettings:
             return False
         if new != (self.confirm.value or ""):
             raise ValueError("The two passwords are not the same.")
-        try:
-            check_strength(new)
-        except PasswordError as exc:
-            raise ValueError(str(exc)) from exc
-        await self.runtime.lan.set_password(new)
+        self.lan.check_strength(new)  # ValueError with the sentence
+        await self.lan.set_password(new)
         self.password.set_value("")
         self.confirm.set_value("")
         self._show_status()
         return True
 
     async def _clear(self) -> None:
-        await self.runtime.lan.clear_password()
+        await self.lan.clear_password()
         self._show_status()
         ui.notify("LAN password removed; `serve --host` on the network is refused until a new "
                   "one is set.")

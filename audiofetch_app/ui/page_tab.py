@@ -7,16 +7,16 @@ import asyncio
 import httpx
 from nicegui import ui
 
+from audiofetch_app import sources
 from audiofetch_app.core import net
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.jobs import JobEvent
 from audiofetch_app.core.units import human_bytes
-from audiofetch_app.runtime import Runtime
-from audiofetch_app.sources import direct
-from audiofetch_app.sources.direct import check_url
+from audiofetch_app.core.urls import title_from_url
 from audiofetch_app.sources.page.downloader import planned_extension
-from audiofetch_app.sources.page.finder import FoundPage, find_tracks
-from audiofetch_app.sources.page.source import KIND
+from audiofetch_app.sources.page.finder import PagePreview
+from audiofetch_app.sources.page.options import track_dicts
+from audiofetch_app.sources.runtime import Runtime
 
 HEAD_TIMEOUT = 5.0
 COLUMNS = [
@@ -48,7 +48,7 @@ class PageTab:
     def __init__(self, runtime: Runtime, on_started) -> None:
         self.runtime = runtime
         self.on_started = on_started
-        self.found: FoundPage | None = None
+        self.found: PagePreview | None = None
         self.job_id: str | None = None
         settings = runtime.settings.get()
         ui.label("Page audio").classes("text-h6")
@@ -82,18 +82,20 @@ class PageTab:
 
     async def find(self) -> None:
         try:
-            url = check_url(self.link.value or "")
+            link = sources.recognise(self.link.value or "", sources.page.KIND)
         except JobError as exc:
             ui.notify(str(exc), type="negative")
             return
         self.status.set_text("Looking for audio…")
         self.find_button.props("loading")
         try:
-            async with net.make_client(referer=url) as client:
-                self.found = await find_tracks(client, url)
-                self._show_tracks()
+            found = await sources.preview(self.runtime, link.url, link.kind)
+            assert isinstance(found, PagePreview)
+            self.found = found
+            self._show_tracks()
+            async with net.make_client(referer=link.url) as client:
                 sizes = await asyncio.gather(*(head_size(client, t.url)
-                                               for t in self.found.tracks[:200]))
+                                               for t in found.tracks[:200]))
         except (JobError, net.NetError) as exc:
             self.status.set_text(str(exc))
             self.table.set_visibility(False)
@@ -107,7 +109,7 @@ class PageTab:
 
     def _show_tracks(self) -> None:
         found = self.found
-        rows = [{"n": n, "title": t.title or direct.title_from_url(t.url), "family": t.family,
+        rows = [{"n": n, "title": t.title or title_from_url(t.url), "family": t.family,
                  "type": (t.mime or planned_extension(t)), "size": "", "url": t.url}
                 for n, t in enumerate(found.tracks, start=1)]
         self.table.rows = rows
@@ -126,20 +128,24 @@ class PageTab:
         if not chosen:
             ui.notify("Tick at least one track.", type="warning")
             return
-        tracks = self.found.tracks
-        if len(tracks) == 1 and tracks[0].family == "direct":
+        found = self.found
+        if found.link.kind != sources.page.KIND:
             # The link was the audio itself: save it as it is, no archive around one file.
-            job = await self.runtime.jobs.submit(direct.KIND, tracks[0].url,
-                                                 title=direct.title_from_url(tracks[0].url))
+            job = await sources.submit(self.runtime, found.link.url, found.link.kind)
             ui.notify(f"Started: {job.title}", type="info")
             self.on_started()
             return
-        options = {"name": (self.name.value or "").strip() or self.found.title,
-                   "zip": bool(self.as_zip.value), "workers": int(self.workers.value or 5)}
-        if len(chosen) != len(self.found.tracks):
-            options["selected"] = chosen
-        job = await self.runtime.jobs.submit(KIND, self.found.url, options,
-                                             title=options["name"])
+        wanted = set(chosen)
+        name = (self.name.value or "").strip() or found.title
+        options = {"name": name, "zip": bool(self.as_zip.value),
+                   "workers": int(self.workers.value or 5),
+                   "tracks": track_dicts([t for t in found.tracks if t.url in wanted])}
+        try:
+            job = await sources.submit(self.runtime, found.link.url, found.link.kind, options,
+                                       title=name)
+        except JobError as exc:
+            ui.notify(str(exc), type="negative")
+            return
         self.job_id = job.id
         self.progress.rows = []
         self.progress.update()

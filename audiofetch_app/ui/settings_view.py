@@ -10,10 +10,10 @@ from nicegui import app, ui
 from audiofetch_app import settings as settings_mod
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.vault import Vault, VaultError
-from audiofetch_app.runtime import Runtime
+from audiofetch_app.sources.runtime import Runtime
 from audiofetch_app.ui import desktop, state
 from audiofetch_app.ui.lan_settings import LanSettings
-from audiofetch_app.ui.telegram_credentials import how_to
+from audiofetch_app.ui.telegram.credentials import how_to
 
 X_COOKIES = {"x_auth_token": "auth_token", "x_ct0": "ct0"}
 TEMPLATES = {
@@ -73,7 +73,7 @@ class SettingsDialog:
                     .classes("w-80").mark("settings-tg-api-hash")
                 ui.button("Forget API credentials", on_click=self._forget_telegram) \
                     .props("flat no-caps").mark("settings-tg-api-clear")
-            self.lan = LanSettings(runtime)
+            self.lan = LanSettings(runtime, state.lan())
             with ui.expansion("Data and log folders", icon="info").classes("w-full"):
                 self.paths = ui.column().classes("gap-1")
             with ui.row().classes("w-full justify-end"):

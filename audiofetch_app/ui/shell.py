@@ -6,9 +6,10 @@ from nicegui import ui
 
 from audiofetch_app.core.job_record import ACTIVE_STATES, JobState
 from audiofetch_app.core.jobs import JobEvent
-from audiofetch_app.ui import page_tab, spaces_tab, state, telegram_tab
+from audiofetch_app.ui import page_tab, spaces_tab, state
 from audiofetch_app.ui.jobs_view import JobsView
 from audiofetch_app.ui.settings_view import SettingsDialog
+from audiofetch_app.ui.telegram import tab as telegram_tab
 
 PRIMARY = "#1f6feb"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from audiofetch_app import sources
 from audiofetch_app.core import net
 from audiofetch_app.core.job_context import JobError
-from audiofetch_app.runtime import Runtime
-from audiofetch_app.sources import direct, spaces
-from audiofetch_app.sources.spaces.metadata import looks_like_space, parse_space_id
+from audiofetch_app.sources.runtime import Runtime
+from audiofetch_app.sources.spaces import SpacePreview
 
 STATE_WORDS = {"Running": "live now", "Ended": "ended", "NotStarted": "scheduled",
                "PrePublished": "scheduled", "Canceled": "cancelled", "TimedOut": "timed out"}
@@ -36,7 +36,9 @@ class SpacesTab:
 
     async def show_preview(self) -> None:
         url = (self.link.value or "").strip()
-        if not looks_like_space(url):
+        try:
+            link = sources.recognise(url, sources.spaces.KIND)
+        except JobError:
             ui.notify("Paste an X Space link (https://x.com/i/spaces/…) to preview it.",
                       type="warning")
             return
@@ -44,9 +46,8 @@ class SpacesTab:
         with self.card:
             spinner = ui.spinner(size="lg")
         try:
-            found = await spaces.preview(
-                url, vault=self.runtime.vault,
-                query_id=self.runtime.settings.get().x_audiospace_query_id)
+            found = await sources.preview(self.runtime, link.url, link.kind)
+            assert isinstance(found, SpacePreview)
         except (JobError, net.NetError) as exc:
             self.card.clear()
             with self.card:
@@ -56,7 +57,7 @@ class SpacesTab:
             spinner.delete()
         self._render(found)
 
-    def _render(self, found) -> None:
+    def _render(self, found: SpacePreview) -> None:
         meta = found.meta
         self.card.clear()
         with self.card, ui.card().props("flat bordered").classes("w-full space-preview"):
@@ -89,15 +90,11 @@ class SpacesTab:
         if not url:
             ui.notify("Paste a link first.", type="warning")
             return
-        options = {"format": self.format.value}
         try:
-            if looks_like_space(url):
-                url = f"https://x.com/i/spaces/{parse_space_id(url)}"
-                job = await self.runtime.jobs.submit(spaces.KIND, url, options)
-            else:
-                url = direct.check_url(url)
-                job = await self.runtime.jobs.submit(direct.KIND, url, options,
-                                                     title=direct.title_from_url(url))
+            link = sources.recognise(url)
+            # This tab saves Spaces and audio links; a page's link is fetched as it is.
+            kind = sources.direct.KIND if link.kind == sources.page.KIND else link.kind
+            job = await sources.submit(self.runtime, url, kind, {"format": self.format.value})
         except JobError as exc:
             ui.notify(str(exc), type="negative")
             return

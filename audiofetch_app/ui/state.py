@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from audiofetch_app.runtime import Runtime
+    from audiofetch_app.sources.runtime import Runtime
+    from audiofetch_app.ui.lan_settings import LanControl
 
 _runtime: Runtime | None = None
+_lan: LanControl | None = None
 native_mode = False
 lan_mode = False  # served on the network behind the password: show Log out
 
@@ -21,3 +23,15 @@ def runtime() -> Runtime:
     if _runtime is None:
         raise RuntimeError("AudioFetch is still starting.")
     return _runtime
+
+
+def set_lan(lan: LanControl | None) -> None:
+    """The LAN password control the start-up module made (the web face's LanAccess)."""
+    global _lan
+    _lan = lan
+
+
+def lan() -> LanControl:
+    if _lan is None:
+        raise RuntimeError("AudioFetch is still starting.")
+    return _lan

@@ -6,21 +6,24 @@ Thin on purpose: every route calls the same services the window and the CLI use.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from audiofetch_app.core import registry, streams
+from audiofetch_app import sources
+from audiofetch_app.core import registry
 from audiofetch_app.core.job_context import JobError
-from audiofetch_app.sources import direct, page, spaces
-from audiofetch_app.sources.page.finder import check_plugin
+from audiofetch_app.web import streams
+
+if TYPE_CHECKING:
+    from audiofetch_app.sources.runtime import Runtime
 
 
 class DownloadRequest(BaseModel):
     url: str = Field(max_length=4096)
-    kind: Literal["auto", "space", "page", "direct"] = "auto"
+    kind: str = Field(default="auto", max_length=40)  # auto, or a source: space, page, direct
     name: str | None = Field(default=None, max_length=300)
     workers: int | None = Field(default=None, ge=1, le=20)
     plugin: str | None = Field(default=None, max_length=40)
@@ -34,7 +37,7 @@ def job_json(job: Any) -> dict[str, Any]:
     return data
 
 
-def build_router(get_runtime: Callable[[], Any]) -> APIRouter:
+def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
     router = APIRouter(prefix="/api")
 
     def jobs():
@@ -48,24 +51,22 @@ def build_router(get_runtime: Callable[[], Any]) -> APIRouter:
 
     @router.post("/download")
     async def start_download(request: DownloadRequest) -> dict[str, str]:
+        raw = {"name": request.name, "workers": request.workers, "plugin": request.plugin,
+               "zip": request.zip, "stream": request.stream or None}
         try:
-            url = direct.check_url(request.url)
-            kind = request.kind
-            if kind == "auto":
-                kind = registry.detect_kind(url) or page.KIND
-            if kind == spaces.KIND:
-                from audiofetch_app.sources.spaces.metadata import parse_space_id
-
-                url = f"https://x.com/i/spaces/{parse_space_id(url)}"
-            check_plugin(request.plugin)
+            link = sources.recognise(request.url, request.kind)
+            source = registry.get(link.kind)
+            if request.stream and "stream" not in source.options.names():
+                raise JobError(f"{source.label} downloads cannot be streamed as a ZIP; page "
+                               "downloads can.")
+            given = {k: v for k, v in raw.items()
+                     if v is not None and k in source.options.names()}
+            if request.stream:
+                jobs().stream_consumer = streams.hub.produce  # this face collects the ZIP
+            job = await sources.submit(get_runtime(), link.url, link.kind, given,
+                                       title=request.name or "")
         except JobError as exc:
             raise HTTPException(422, detail=str(exc)) from exc
-        if request.stream and kind != page.KIND:
-            raise HTTPException(422, detail="Only page downloads can be streamed as a ZIP.")
-        options = {k: v for k, v in {
-            "name": request.name, "workers": request.workers, "plugin": request.plugin,
-            "zip": request.zip, "stream": request.stream or None}.items() if v is not None}
-        job = await jobs().submit(kind, url, options, title=request.name or "")
         return {"job_id": job.id}
 
     @router.get("/status/{job_id}")

@@ -15,9 +15,9 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from audiofetch_app.core.lan_access import LanAccess
-from audiofetch_app.core.lan_passwords import MAX_LENGTH
-from audiofetch_app.core.lockout import LockedOut
+from audiofetch_app.web.lan.access import LanAccess
+from audiofetch_app.web.lan.lockout import LockedOut
+from audiofetch_app.web.lan.passwords import MAX_LENGTH
 
 SESSION_COOKIE = "af_session"
 LOGIN_PAGE = "/login"

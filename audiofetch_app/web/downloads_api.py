@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException
@@ -14,8 +14,11 @@ from fastapi.responses import StreamingResponse
 from audiofetch_app.core import saved
 from audiofetch_app.core.zipstream import zip_chunks
 
+if TYPE_CHECKING:
+    from audiofetch_app.sources.runtime import Runtime
 
-def build_downloads_router(get_runtime: Callable[[], Any]) -> APIRouter:
+
+def build_downloads_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
     router = APIRouter(prefix="/api/downloads", tags=["downloads"])
 
     def root():

@@ -12,19 +12,22 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from audiofetch_app.web.api import job_json
 
+if TYPE_CHECKING:
+    from audiofetch_app.sources.runtime import Runtime
+
 HEARTBEAT = 15.0
 PROGRESS_PER_SECOND = 4
 QUEUE_LIMIT = 1000  # a client that stops reading loses progress events, never memory
 
 
-def build_events_router(get_runtime: Callable[[], Any]) -> APIRouter:
+def build_events_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["jobs"])
 
     @router.get("/events", response_class=StreamingResponse,

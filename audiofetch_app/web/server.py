@@ -10,19 +10,23 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audiofetch_app import settings as settings_mod
-from audiofetch_app.core.lan_passwords import (
+from audiofetch_app.core.store import Store
+from audiofetch_app.web.auth import LanAuth, LanGate
+from audiofetch_app.web.lan.access import LanAccess
+from audiofetch_app.web.lan.passwords import (
     PASSWORD_ENV,
     PasswordError,
     PasswordStore,
     check_strength,
     read_password_file,
 )
-from audiofetch_app.core.lan_tokens import TokenStore
-from audiofetch_app.core.store import Store
-from audiofetch_app.web.auth import LanAuth, LanGate
+from audiofetch_app.web.lan.tokens import TokenStore
+
+if TYPE_CHECKING:
+    from audiofetch_app.sources.runtime import Runtime
 
 DOCS_PATH = "/docs"
 STORAGE_SECRET_FILE = "storage.secret"
@@ -92,7 +96,8 @@ def is_api(path: str) -> bool:
     return path.startswith(API_PATHS[0]) or path in API_PATHS[1:]
 
 
-def install(app: Any, get_runtime: Callable[[], Any], *, lan: bool,
+def install(app: Any, get_runtime: Callable[[], Runtime], get_lan: Callable[[], LanAccess], *,
+            lan: bool,
             static_prefix: str, cors_origins: list[str], secure_cookie: bool = False) -> Any:
     """Put the REST API in front of NiceGUI's app, and in LAN mode the login gate before both.
 
@@ -121,7 +126,7 @@ def install(app: Any, get_runtime: Callable[[], Any], *, lan: bool,
 
     def auth() -> LanAuth:
         if not made:
-            made.append(LanAuth(get_runtime().lan))
+            made.append(LanAuth(get_lan()))
         return made[0]
 
     if lan:

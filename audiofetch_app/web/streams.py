@@ -1,5 +1,8 @@
 """Hand a job's output straight to one HTTP caller: nothing is written on this machine.
 
+The REST face registers `hub.produce` as the job manager's stream consumer; a job that
+delivers its output (`JobContext.deliver`) then feeds the caller of `/api/stream/{job_id}`.
+
 The job produces blocks into a small queue (so a slow caller slows the job down instead of
 filling memory); the web face takes them out and sends them. A caller who hangs up stops the
 job; a job that breaks tells the caller.
@@ -11,11 +14,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from audiofetch_app.core.job_context import JobError
+
 QUEUE_BLOCKS = 16  # about 1 MiB in flight with 64 KiB blocks
 _END = object()
 
 
-class StreamGone(Exception):
+class StreamGone(JobError):
     """Nobody is reading the stream any more, or nobody came to read it."""
 
 

@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
@@ -28,6 +28,10 @@ from audiofetch_app.sources.telegram.gateway import FloodWait
 from audiofetch_app.sources.telegram.login import LoginExpired
 from audiofetch_app.sources.telegram.sessions import SessionNotFound
 from audiofetch_app.sources.telegram.targets import public_spec as public_target
+
+if TYPE_CHECKING:
+    from audiofetch_app.sources.runtime import Runtime
+    from audiofetch_app.sources.telegram.service import TelegramService
 
 MAX_SESSION_FILE = 1024 * 1024  # a Telethon .session file is a few KiB; more is not one
 QR_WAIT_LIMIT = 30.0  # seconds a GET /login/{id}/qr may hold the request open
@@ -169,7 +173,7 @@ def _job_json(job: Any) -> dict[str, Any] | None:
             "finished_at": job.finished_at}
 
 
-def _source_json(tg: Any, source: Any) -> dict[str, Any]:
+def _source_json(tg: TelegramService, source: Any) -> dict[str, Any]:
     return {**source.to_dict(), "target": public_target(source.target),
             "sync": _job_json(tg.sync_job(source.id))}
 
@@ -191,7 +195,7 @@ def _qr_svg(url: str) -> str:
 # ---------------------------------------------------------------- routes
 
 
-def build_telegram_router(get_runtime: Callable[[], Any], *,
+def build_telegram_router(get_runtime: Callable[[], Runtime], *,
                           prefix: str = "/api/telegram") -> APIRouter:
     """Every Telegram route under `prefix` (api.py mounts it as /telegram under /api)."""
     router = APIRouter(prefix=prefix, tags=["telegram"], route_class=_SpeakingRoute)

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from audiofetch_app.core import hls, net
-from audiofetch_app.sources.direct import extension_for, url_extension
+from audiofetch_app.core.urls import extension_for, url_extension
 from audiofetch_app.sources.page.tracks import Track
 
 

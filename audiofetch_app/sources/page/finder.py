@@ -9,10 +9,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from audiofetch_app.core import net
+from audiofetch_app.core import net, registry
 from audiofetch_app.core.job_context import JobError
-from audiofetch_app.sources.direct import title_from_url
+from audiofetch_app.core.registry import Link, Preview, Services
+from audiofetch_app.core.urls import title_from_url
 from audiofetch_app.sources.page import detect
+from audiofetch_app.sources.page.options import PageOptions
 from audiofetch_app.sources.page.tracks import Track
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024  # beyond this a page is read only in part
@@ -25,6 +27,14 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 class FoundPage:
     url: str
     title: str
+    tracks: list[Track]
+
+
+@dataclass
+class PagePreview(Preview):
+    """A page's tracks in page order; `link` is the page (or, when the link was one audio
+    file, that file as a direct link, to be saved as it is)."""
+
     tracks: list[Track]
 
 
@@ -76,3 +86,15 @@ async def find_tracks(client: httpx.AsyncClient, url: str, plugin: str | None = 
             f"Looked for the {plugin} player only."
         raise JobError(f"No audio found on this page. {looked}")
     return FoundPage(final_url, page_title(text, final_url), tracks)
+
+
+async def preview(found: Link, options: PageOptions, services: Services | None = None
+                  ) -> PagePreview:
+    """The tracks the page at `found` offers (JobError or NetError with a sentence if none)."""
+    cookies = net.load_cookies_txt(options.cookies_file) if options.cookies_file else None
+    async with net.make_client(referer=found.url, cookies=cookies) as client:
+        page = await find_tracks(client, found.url, options.plugin)
+    target = found
+    if len(page.tracks) == 1 and page.tracks[0].family == "direct":
+        target = registry.recognise(page.tracks[0].url, "direct")
+    return PagePreview(target, page.title, page.tracks)

@@ -11,20 +11,20 @@ from typing import Any
 
 import httpx
 
-from audiofetch_app.core import ffmpeg, net, registry, streams
-from audiofetch_app.core.job_context import JobContext, JobError
-from audiofetch_app.core.jobs import user_message
+from audiofetch_app.core import ffmpeg, net, registry
+from audiofetch_app.core.job_context import JobContext, JobError, user_message
 from audiofetch_app.core.naming import render_template, safe_filename, unique_path
+from audiofetch_app.core.registry import Link
+from audiofetch_app.core.urls import check_url, is_web_url, title_from_url
 from audiofetch_app.core.zipstream import ZipMember, write_zip, zip_chunks
-from audiofetch_app.sources.direct import title_from_url
 from audiofetch_app.sources.page.archive import DownloadArchive
 from audiofetch_app.sources.page.downloader import fetch_track, planned_extension
-from audiofetch_app.sources.page.finder import find_tracks
+from audiofetch_app.sources.page.finder import find_tracks, preview
+from audiofetch_app.sources.page.options import MAX_WORKERS, PageOptions, track_dicts
 from audiofetch_app.sources.page.tracks import Track
 
 KIND = "page"
 DEFAULT_TEMPLATE = "{n:02d} - {title}.{ext}"
-MAX_WORKERS = 20
 STREAM_RESUMES = 5  # a streamed track may be cut and continued this many times
 
 
@@ -53,11 +53,10 @@ class PageRun:
 
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
-        opts = ctx.options
-        self.workers = max(1, min(MAX_WORKERS, int(
-            opts.get("workers") or getattr(ctx.settings, "page_workers", 5) or 5)))
-        self.as_zip = bool(opts.get("zip", getattr(ctx.settings, "page_zip", True)))
-        self.tagging = bool(opts.get("tags", True))
+        self.options = opts = PageOptions.from_dict(ctx.options, strict=False)
+        self.workers = max(1, min(MAX_WORKERS, opts.workers or ctx.settings.page_workers or 5))
+        self.as_zip = ctx.settings.page_zip if opts.zip is None else opts.zip
+        self.tagging = opts.tags is not False
         self.byte_counts: dict[int, int] = {}
         self.failed: list[dict[str, Any]] = []
 
@@ -80,24 +79,38 @@ class PageRun:
         self._track_state(index, done=done, total=total)
         self.ctx.progress(bytes_done=sum(self.byte_counts.values()))
 
+    async def _tracks(self, client: httpx.AsyncClient) -> tuple[list[Track], str]:
+        """The tracks to save and the page's title: those the user chose in the preview, or
+        those found by the first run of this job (remembered, so a resume saves the same
+        list), or else found now."""
+        ctx, opts = self.ctx, self.options
+        chosen = opts.chosen_tracks()
+        if chosen:
+            return chosen, ctx.job.title
+        remembered = ctx.job.detail.get("page_tracks")
+        if remembered:
+            tracks = PageOptions(tracks=remembered).chosen_tracks() or []
+            return tracks, ctx.job.detail.get("page_title") or ctx.job.title
+        found = await find_tracks(client, ctx.job.url, opts.plugin)
+        tracks = found.tracks
+        if opts.selected:  # a job stored by AudioFetch 0.1: ticks matched by URL
+            wanted = set(opts.selected)
+            tracks = [t for t in tracks if t.url in wanted]
+            if not tracks:
+                raise JobError("None of the chosen tracks are on the page any more.")
+        ctx.remember(page_tracks=track_dicts(tracks), page_title=found.title)
+        return tracks, found.title
+
     async def run(self) -> None:
-        ctx = self.ctx
-        cookies = net.load_cookies_txt(ctx.options["cookies_file"]) \
-            if ctx.options.get("cookies_file") else None
+        ctx, opts = self.ctx, self.options
+        cookies = net.load_cookies_txt(opts.cookies_file) if opts.cookies_file else None
         async with net.make_client(referer=ctx.job.url, cookies=cookies,
                                    max_connections=self.workers * 2) as client:
-            found = await find_tracks(client, ctx.job.url, ctx.options.get("plugin"))
-            tracks = found.tracks
-            wanted = ctx.options.get("selected")
-            if wanted:
-                chosen = set(wanted)
-                tracks = [t for t in tracks if t.url in chosen]
-                if not tracks:
-                    raise JobError("None of the chosen tracks are on the page any more.")
-            album = ctx.options.get("name") or found.title
+            tracks, page_title = await self._tracks(client)
+            album = opts.name or page_title or ctx.job.title or "audio"
             if not ctx.job.title:
                 ctx.set_title(album)
-            template = getattr(ctx.settings, "page_template", None) or DEFAULT_TEMPLATE
+            template = ctx.settings.page_template or DEFAULT_TEMPLATE
             names = track_names(tracks, template, album)
             ctx.job.detail["tracks"] = [
                 {"n": n, "title": t.title or title_from_url(t.url), "url": t.url,
@@ -105,8 +118,8 @@ class PageRun:
                 for n, (t, name) in enumerate(zip(tracks, names, strict=True), start=1)]
             ctx.progress(items_done=0, items_total=len(tracks), force=True)
             self.client, self.album = client, album
-            if ctx.options.get("stream"):
-                await streams.hub.produce(ctx.job.id, zip_chunks(self._streamed(tracks, names)))
+            if opts.stream:
+                await ctx.deliver(zip_chunks(self._streamed(tracks, names)))
             elif self.as_zip:
                 await self._to_zip(tracks, names, safe_filename(album, "audio"))
             else:
@@ -270,6 +283,12 @@ async def run(ctx: JobContext) -> None:
     await PageRun(ctx).run()
 
 
-registry.register(registry.Source(KIND, "Page audio", run,
-                                  matches=lambda url: url.startswith(("http://", "https://")),
-                                  priority=-10))
+def link(url: str) -> Link:
+    """Any http(s) page; its canonical form is the URL itself, trimmed."""
+    url = check_url(url)
+    return Link(KIND, url, url)
+
+
+registry.register(registry.Source(
+    KIND, "Page audio", run, matches=is_web_url, link=link, priority=-10,
+    options=PageOptions, preview=preview))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from audiofetch_app.core import net
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.logs import register_secret
 from audiofetch_app.sources.spaces.x_api import XCookies
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.vault import Vault
 
 ENV_PAIRS = (("AUDIOFETCH_X_AUTH_TOKEN", "AUDIOFETCH_X_CT0"), ("TWITTER_AUTH_TOKEN", "TWITTER_CT0"))
 VAULT_NAMES = ("x_auth_token", "x_ct0")
@@ -35,7 +38,7 @@ def _pair(auth_token: str | None, ct0: str | None, where: str) -> XCookies:
     return XCookies(auth_token=auth_token.strip(), ct0=ct0.strip())
 
 
-def resolve(cookies_file: str | None = None, vault: Any = None) -> XCookies | None:
+def resolve(cookies_file: str | None = None, vault: Vault = None) -> XCookies | None:
     """The first place that has X cookies wins; None means use a guest token."""
     if cookies_file:
         return from_cookies_file(cookies_file)

@@ -28,6 +28,11 @@ def parse_space_id(text: str) -> str:
                    "https://x.com/i/spaces/1YqKDqDkXvWJV.")
 
 
+def space_url(space_id: str) -> str:
+    """The canonical link of a Space."""
+    return f"https://x.com/i/spaces/{space_id}"
+
+
 def looks_like_space(text: str) -> bool:
     return bool(_LINK.match(text.strip()))
 
@@ -56,7 +61,7 @@ class SpaceMetadata:
 
     @property
     def url(self) -> str:
-        return f"https://x.com/i/spaces/{self.space_id}"
+        return space_url(self.space_id)
 
     @property
     def duration(self) -> float | None:

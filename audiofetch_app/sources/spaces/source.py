@@ -7,14 +7,15 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from audiofetch_app.core import net
 from audiofetch_app.core.job_context import JobContext, JobError
 from audiofetch_app.core.naming import render_template, unique_path
-from audiofetch_app.sources.spaces import credentials
+from audiofetch_app.core.registry import JobOptions, Link, Preview, Services
 from audiofetch_app.sources.spaces.chunks import join_chunks
-from audiofetch_app.sources.spaces.metadata import SpaceMetadata, parse_space_id
+from audiofetch_app.sources.spaces.credentials import resolve as resolve_cookies
+from audiofetch_app.sources.spaces.metadata import SpaceMetadata, parse_space_id, space_url
 from audiofetch_app.sources.spaces.mux import fetch_cover, mux_space, tags_for
 from audiofetch_app.sources.spaces.recorder import Recorder
 from audiofetch_app.sources.spaces.x_api import REFERER, XClient
@@ -41,25 +42,47 @@ def refusal(meta: SpaceMetadata) -> str | None:
 
 
 @dataclass
-class Preview:
+class SpaceOptions(JobOptions):
+    """Options of a Space download."""
+
+    format: str | None = None  # m4a (stream copy) or mp3
+    workers: int | None = None  # parallel chunk downloads
+    cookies_file: str | None = None  # a Netscape cookies.txt with auth_token and ct0
+    playlist_url: str | None = None  # record this Space playlist; no X lookup
+
+    LIMITS: ClassVar[dict[str, tuple[int, int]]] = {"workers": (1, 64)}
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"format": ("m4a", "mp3")}
+
+
+def link(url: str) -> Link:
+    """A Space link in any of its forms (or a bare id) as https://x.com/i/spaces/{id}."""
+    space_id = parse_space_id(url)
+    return Link(KIND, space_url(space_id), space_id)
+
+
+@dataclass
+class SpacePreview(Preview):
     meta: SpaceMetadata
     problem: str | None  # the refusal sentence, if any
 
 
-async def preview(url: str, *, cookies_file: str | None = None, vault: Any = None,
-                  query_id: str = DEFAULT_QUERY_ID) -> Preview:
-    """Everything shown before a download: title, host, state, dates, speakers, replay."""
-    space_id = parse_space_id(url)
-    cookies = credentials.resolve(cookies_file, vault)
+async def preview(found: Link, options: SpaceOptions, services: Services | None = None
+                  ) -> SpacePreview:
+    """Everything shown before a download: title, host, state, dates, speakers, replay.
+
+    X's cookies come from `options.cookies_file`, the environment or the vault (in that
+    order); errors are JobError or NetError sentences."""
+    cookies = resolve_cookies(options.cookies_file, services.vault if services else None)
+    query_id = services.settings.get().x_audiospace_query_id if services else DEFAULT_QUERY_ID
     async with net.make_client(referer=REFERER) as http:
-        meta = await XClient(http, cookies=cookies, query_id=query_id).space(space_id)
-    return Preview(meta, refusal(meta))
+        meta = await XClient(http, cookies=cookies, query_id=query_id).space(found.id)
+    return SpacePreview(found, meta.display_title, meta, refusal(meta))
 
 
 def _target(ctx: JobContext, meta: SpaceMetadata | None, fmt: str) -> Path:
     if ctx.job.output_path and Path(ctx.job.output_path).suffix == f".{fmt}":
         return Path(ctx.job.output_path)
-    template = getattr(ctx.settings, "space_template", None) or DEFAULT_TEMPLATE
+    template = ctx.settings.space_template or DEFAULT_TEMPLATE
     if meta is None:
         template = "{title}.{ext}"
     date = (meta.started_at or meta.scheduled_start) if meta else None
@@ -74,18 +97,18 @@ def _target(ctx: JobContext, meta: SpaceMetadata | None, fmt: str) -> Path:
 
 
 async def run(ctx: JobContext) -> None:
-    opts = ctx.options
-    fmt = opts.get("format") or getattr(ctx.settings, "audio_format", "m4a") or "m4a"
-    workers = int(opts.get("workers") or getattr(ctx.settings, "space_workers", 16) or 16)
-    query_id = getattr(ctx.settings, "x_audiospace_query_id", None) or DEFAULT_QUERY_ID
+    opts = SpaceOptions.from_dict(ctx.options, strict=False)
+    fmt = opts.format or ctx.settings.audio_format or "m4a"
+    workers = opts.workers or ctx.settings.space_workers or 16
+    query_id = ctx.settings.x_audiospace_query_id or DEFAULT_QUERY_ID
     remembered = ctx.job.detail
     async with net.make_client(referer=REFERER, max_connections=max(32, workers)) as http:
         meta: SpaceMetadata | None = None
-        playlist_url = opts.get("playlist_url")
+        playlist_url = opts.playlist_url
         live = False
         if not playlist_url:
             space_id = parse_space_id(ctx.job.url)
-            cookies = credentials.resolve(opts.get("cookies_file"), ctx.secrets)
+            cookies = resolve_cookies(opts.cookies_file, ctx.secrets)
             client = XClient(http, cookies=cookies, query_id=query_id)
             try:
                 meta = await client.space(space_id)

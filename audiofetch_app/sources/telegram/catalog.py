@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinydb import Query
 
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.sources.telegram.gateway import Channel
 from audiofetch_app.sources.telegram.sessions import TABLE
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.store import Store
 
 _KIND = "source"
 
@@ -65,7 +68,7 @@ class TelegramSource:
 class SourceCatalog:
     """CRUD of sources; sync progress is saved with `advance` after each message."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     async def list_all(self) -> list[TelegramSource]:

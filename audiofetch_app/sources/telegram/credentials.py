@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.logs import register_secret
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.vault import Vault
 
 API_ID = "telegram_api_id"
 API_HASH = "telegram_api_hash"
@@ -22,7 +25,7 @@ class CredentialsMissing(JobError):
 class ApiCredentials:
     """api_id and api_hash in the vault; `get` says what to do when they are missing."""
 
-    def __init__(self, vault: Any) -> None:
+    def __init__(self, vault: Vault) -> None:
         self.vault = vault
 
     async def set(self, api_id: int | str, api_hash: str) -> None:

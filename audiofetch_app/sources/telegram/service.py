@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audiofetch_app.core import registry
 from audiofetch_app.core.job_context import JobContext, JobError
@@ -20,6 +21,12 @@ from audiofetch_app.sources.telegram.login import TelegramLogin
 from audiofetch_app.sources.telegram.refs import parse_channel_ref
 from audiofetch_app.sources.telegram.scheduler import SyncScheduler
 from audiofetch_app.sources.telegram.sessions import TelegramSessions
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.jobs import JobManager
+    from audiofetch_app.core.store import Store
+    from audiofetch_app.core.vault import Vault
+    from audiofetch_app.settings import SettingsService
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +42,9 @@ def sync_url(source_id: str) -> str:
 class TelegramService:
     """Credentials, login, sessions, sources, sync jobs and their schedule."""
 
-    def __init__(self, store: Any, vault: Any, jobs: Any, settings: Any,
+    def __init__(self, store: Store, vault: Vault, jobs: JobManager, settings: SettingsService,
                  factory: GatewayFactory | None = None, *, staging_dir: Path,
-                 clock: Any = time.time) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         if factory is None:
             from audiofetch_app.sources.telegram.telethon_gateway import telethon_factory
 

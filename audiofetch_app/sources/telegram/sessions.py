@@ -8,7 +8,7 @@ import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinydb import Query
 
@@ -22,6 +22,10 @@ from audiofetch_app.sources.telegram.gateway import (
     TelegramError,
     TelegramGateway,
 )
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.store import Store
+    from audiofetch_app.core.vault import Vault
 
 TABLE = "telegram"
 SECRET_PREFIX = "telegram_session:"
@@ -56,7 +60,7 @@ def clean_name(name: str) -> str:
 class TelegramSessions:
     """List, add, rename and delete sessions; open a connected gateway on one."""
 
-    def __init__(self, store: Any, vault: Any, factory: GatewayFactory,
+    def __init__(self, store: Store, vault: Vault, factory: GatewayFactory,
                  credentials: ApiCredentials | None = None) -> None:
         self.store = store
         self.vault = vault

@@ -71,7 +71,7 @@ class SyncRun:
         self.keep = media.Keep.from_dict(source.keep)
         self.topics = set(source.topics) if source.topics is not None else None
         self.topic_titles: dict[int, str] = {}
-        workers = getattr(ctx.settings, "telegram_workers", 3) if ctx.settings else 3
+        workers = ctx.settings.telegram_workers or 3
         self.slots = asyncio.Semaphore(int(workers))
         self.order: list[int] = []  # message ids walked, not yet below the watermark
         self.finished: set[int] = set()
@@ -344,7 +344,7 @@ async def run_sync(ctx: JobContext, service: TelegramService) -> None:
         result = "The last sync was stopped before it finished."
         raise
     except Exception as exc:
-        from audiofetch_app.core.jobs import user_message
+        from audiofetch_app.core.job_context import user_message
 
         result = user_message(exc)
         raise

@@ -11,9 +11,12 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from audiofetch_app.core.job_context import JobError
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.vault import Vault
 
 FOLDER, S3 = "folder", "s3"
 
@@ -104,7 +107,7 @@ def target_label(spec: dict[str, Any]) -> str:
 
 
 def check_spec(spec: dict[str, Any] | None, default_folder: Path,
-               secrets: Any = None) -> dict[str, Any]:
+               secrets: Vault = None) -> dict[str, Any]:
     """A clean target spec from what a user entered; raises JobError with what is wrong.
 
     Blocks (an S3 secret is written to the vault `secrets`): call it through to_thread."""
@@ -120,7 +123,7 @@ def check_spec(spec: dict[str, Any] | None, default_folder: Path,
     raise JobError(f"Unknown storage target {kind!r}; use a folder or s3.")
 
 
-def open_target(spec: dict[str, Any], *, staging: Path, secrets: Any) -> StorageTarget:
+def open_target(spec: dict[str, Any], *, staging: Path, secrets: Vault) -> StorageTarget:
     """The target a spec describes; `staging` holds `.part` files for remote targets."""
     if spec.get("type", FOLDER) == FOLDER:
         return FolderTarget(Path(spec["path"]).expanduser())

@@ -14,11 +14,14 @@ import ipaddress
 import re
 import threading
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.logs import register_secret
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.vault import Vault
 
 S3 = "s3"
 NEEDS_EXTRA = "Saving to S3 needs the s3 extra: pip install 'audiofetch[s3]'."
@@ -103,7 +106,7 @@ def secret_name(endpoint: str | None, bucket: str, key_id: str) -> str:
     return SECRET_PREFIX + digest[:16]
 
 
-def check_s3_spec(spec: dict[str, Any], secrets: Any = None) -> dict[str, Any]:
+def check_s3_spec(spec: dict[str, Any], secrets: Vault = None) -> dict[str, Any]:
     """A clean S3 spec; the secret key moves into the vault and only its name is kept."""
     _need_s3fs()
     bucket, prefix = parse_s3_url(spec.get("url"))
@@ -139,7 +142,7 @@ class S3Target:
         self._fs_lock = threading.Lock()
 
     @classmethod
-    def open(cls, spec: dict[str, Any], *, staging: Path, secrets: Any) -> S3Target:
+    def open(cls, spec: dict[str, Any], *, staging: Path, secrets: Vault) -> S3Target:
         """The target a checked spec describes, with its secret read back from the vault."""
         _need_s3fs()
         bucket, prefix = parse_s3_url(spec.get("url"))

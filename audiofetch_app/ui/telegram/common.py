@@ -8,8 +8,7 @@ from datetime import datetime
 
 from nicegui import ui
 
-from audiofetch_app.core.job_context import JobError
-from audiofetch_app.core.jobs import user_message
+from audiofetch_app.core.job_context import JobError, user_message
 from audiofetch_app.sources.telegram.gateway import Channel
 
 log = logging.getLogger(__name__)

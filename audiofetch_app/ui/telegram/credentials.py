@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from audiofetch_app.sources.telegram.credentials import HOW_TO, ApiCredentials
-from audiofetch_app.ui.telegram_common import sentence
+from audiofetch_app.ui.telegram.common import sentence
 
 MY_TELEGRAM = "https://my.telegram.org"
 

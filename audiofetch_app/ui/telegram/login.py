@@ -20,7 +20,7 @@ from nicegui import ui
 from audiofetch_app.sources.telegram.gateway import mask_phone
 from audiofetch_app.sources.telegram.login import LoginExpired, LoginStep, TelegramLogin
 from audiofetch_app.sources.telegram.sessions import SessionRecord
-from audiofetch_app.ui.telegram_common import sentence
+from audiofetch_app.ui.telegram.common import sentence
 
 METHODS = {"code": "Phone number", "qr": "QR code", "import": "Import a session"}
 QR_WAIT = 5.0  # seconds one wait for the scan may take before the picture is looked at again

@@ -10,8 +10,8 @@ from nicegui import ui
 from audiofetch_app.sources.telegram.gateway import Channel
 from audiofetch_app.sources.telegram.service import TelegramService
 from audiofetch_app.sources.telegram.sessions import SessionRecord
-from audiofetch_app.ui.telegram_common import ask_text, channel_kind, confirm, sentence
-from audiofetch_app.ui.telegram_login import LoginPanel
+from audiofetch_app.ui.telegram.common import ask_text, channel_kind, confirm, sentence
+from audiofetch_app.ui.telegram.login import LoginPanel
 
 AddSource = Callable[[SessionRecord, Channel], Awaitable[None] | None]
 

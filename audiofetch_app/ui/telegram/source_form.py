@@ -14,7 +14,7 @@ from audiofetch_app.sources.telegram.catalog import TelegramSource
 from audiofetch_app.sources.telegram.gateway import Channel, Topic
 from audiofetch_app.sources.telegram.service import TelegramService
 from audiofetch_app.sources.telegram.sessions import SessionRecord
-from audiofetch_app.ui.telegram_common import channel_kind, sentence
+from audiofetch_app.ui.telegram.common import channel_kind, sentence
 
 Saved = Callable[[TelegramSource], Awaitable[None] | None]
 S3_FIELDS = {"url": "Bucket URL (s3://bucket/prefix)", "endpoint_url": "Endpoint URL (optional)",

@@ -16,7 +16,7 @@ from audiofetch_app.sources.telegram.catalog import TelegramSource
 from audiofetch_app.sources.telegram.service import KIND, TelegramService
 from audiofetch_app.sources.telegram.sessions import SessionRecord
 from audiofetch_app.sources.telegram.targets import target_label
-from audiofetch_app.ui.telegram_common import confirm, sentence, when
+from audiofetch_app.ui.telegram.common import confirm, sentence, when
 
 Action = Callable[[], Awaitable[None] | None]
 EditSource = Callable[[TelegramSource], Awaitable[None] | None]

@@ -6,15 +6,15 @@ from collections.abc import Callable
 
 from nicegui import ui
 
-from audiofetch_app.runtime import Runtime
+from audiofetch_app.sources.runtime import Runtime
 from audiofetch_app.sources.telegram.catalog import TelegramSource
 from audiofetch_app.sources.telegram.gateway import Channel
 from audiofetch_app.sources.telegram.sessions import SessionRecord
-from audiofetch_app.ui.telegram_common import sentence
-from audiofetch_app.ui.telegram_credentials import CredentialsForm
-from audiofetch_app.ui.telegram_sessions import SessionsPage
-from audiofetch_app.ui.telegram_source_form import SourceForm
-from audiofetch_app.ui.telegram_sources import SourcesPage
+from audiofetch_app.ui.telegram.common import sentence
+from audiofetch_app.ui.telegram.credentials import CredentialsForm
+from audiofetch_app.ui.telegram.sessions import SessionsPage
+from audiofetch_app.ui.telegram.source_form import SourceForm
+from audiofetch_app.ui.telegram.sources import SourcesPage
 
 
 class TelegramTab:

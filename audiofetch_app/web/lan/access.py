@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
-from audiofetch_app.core.lan_passwords import PasswordStore
-from audiofetch_app.core.lan_tokens import TokenStore
-from audiofetch_app.core.lockout import Lockout
+from audiofetch_app.web.lan.lockout import Lockout
+from audiofetch_app.web.lan.passwords import PasswordStore, check_strength
+from audiofetch_app.web.lan.tokens import TokenStore
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.store import Store
+    from audiofetch_app.settings import SettingsService
 
 
 class LanAccess:
     """One per process: the token cache and the lockout counts live here."""
 
-    def __init__(self, store: Any, settings: Any) -> None:
+    def __init__(self, store: Store, settings: SettingsService) -> None:
         self.passwords = PasswordStore(store)
         self.tokens = TokenStore(store)
         self.lockout = Lockout()
@@ -26,6 +30,10 @@ class LanAccess:
 
     def is_set(self) -> bool:
         return self.passwords.is_set()
+
+    def check_strength(self, password: str) -> str:
+        """`password` if it can be used; PasswordError (a ValueError) with a sentence if not."""
+        return check_strength(password)
 
     async def set_password(self, password: str) -> None:
         """Keep the new password's hash; everybody logged in with the old one is logged out."""

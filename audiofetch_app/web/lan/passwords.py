@@ -6,13 +6,16 @@ import base64
 import hmac
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from tinydb.table import Document
 
 from audiofetch_app.core.logs import register_secret
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.store import Store
 
 PASSWORD_ENV = "AUDIOFETCH_PASSWORD"
 MIN_LENGTH = 8
@@ -74,7 +77,7 @@ def read_password_file(path: str | Path) -> str:
 class PasswordStore:
     """The hash in TinyDB's auth table (never the password)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def is_set(self) -> bool:

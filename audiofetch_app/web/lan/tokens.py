@@ -7,9 +7,12 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinydb import Query
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.store import Store
 
 TOKENS_TABLE = "auth_tokens"
 DEFAULT_TTL = 24 * 3600.0
@@ -22,7 +25,7 @@ def _digest(token: str) -> str:
 class TokenStore:
     """Issues and checks tokens; a copy of the live ones is kept in memory for fast checks."""
 
-    def __init__(self, store: Any, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
         self._lock = threading.Lock()

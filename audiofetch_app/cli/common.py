@@ -1,0 +1,57 @@
+"""What every command shares: exit codes, opening the runtime, following a job to its end."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from audiofetch_app.core.job_record import JobState
+from audiofetch_app.sources.runtime import AlreadyRunning, Runtime, open_runtime
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_PAUSED = 75  # sysexits' EX_TEMPFAIL: Telegram asked to wait; the job goes on later
+
+
+async def open_runtime_or_say_why() -> Runtime | None:
+    """The runtime, or None after saying (on stderr) that another AudioFetch has the folder."""
+    try:
+        return await open_runtime(console_log=True)
+    except AlreadyRunning as exc:
+        print(str(exc), file=sys.stderr)
+        return None
+
+
+async def follow_job(runtime: Runtime, job_id: str) -> int:
+    """Show a job's progress until it ends; print its path last on success. A paused job
+    (Telegram's long FLOOD_WAIT) is not a failure: it exits EXIT_PAUSED."""
+    from audiofetch_app.cli.progress import ProgressPrinter
+
+    printer = ProgressPrinter()
+    unsubscribe = runtime.jobs.subscribe(
+        lambda event: printer.update(event.job) if event.job.id == job_id else None)
+    try:
+        job = await runtime.jobs.wait(job_id)
+    finally:
+        unsubscribe()
+        printer.finish()
+    if job.state == JobState.DONE:
+        print(job.output_path, flush=True)
+        return EXIT_OK
+    if job.state == JobState.PAUSED:
+        print(f"{job.title or 'The job'} is paused: {job.error} While AudioFetch is open it "
+              "goes on by itself; else run this command again then.", file=sys.stderr)
+        return EXIT_PAUSED
+    print(f"Failed: {job.error or job.state.value}", file=sys.stderr)
+    if job.state in (JobState.FAILED, JobState.INTERRUPTED):
+        print(f"Resume with: audiofetch jobs resume {job.id}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def output_dir(args: argparse.Namespace) -> str | None:
+    """`-o DIR` as an absolute path (the job may run after the working folder changes)."""
+    return str(args.output.expanduser().resolve()) if args.output else None
+
+
+def cookies_file(args: argparse.Namespace) -> str | None:
+    """`--cookies FILE` as an absolute path."""
+    return str(args.cookies.expanduser().resolve()) if args.cookies else None

@@ -1,0 +1,154 @@
+"""The words of `audiofetch`: every command, option and help text, in one argparse parser."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from audiofetch_app import __version__
+
+WINDOW_COMMANDS = ("gui", "serve")  # started by audiofetch_app.app, not by this package
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="audiofetch",
+        description="Save audio from X Spaces, web pages and Telegram channels.",
+    )
+    parser.add_argument("--version", action="version", version=f"AudioFetch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("gui", help="open the app window (the default)")
+
+    serve = sub.add_parser("serve", help="serve the app to a browser (or the LAN)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on; anything but loopback (e.g. 0.0.0.0 for "
+                            "the LAN) needs a password")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--password-file", type=Path,
+                       help="file whose first line is the LAN password (or set "
+                            "AUDIOFETCH_PASSWORD); kept only as a Scrypt hash")
+
+    get = sub.add_parser("get", help="download a direct audio link or HLS audio playlist")
+    get.add_argument("url")
+    get.add_argument("-o", "--output", type=Path, help="folder to save into")
+    get.add_argument("--name", help="file name to use (without extension)")
+    get.add_argument("--format", choices=["m4a", "mp3"], help="output format for HLS audio")
+    get.add_argument("--referer", help="Referer header some servers require")
+    get.add_argument("--workers", type=int, help="parallel segment downloads for HLS")
+
+    space = sub.add_parser("space", help="download an X Space (replay or live)")
+    space.add_argument("url", nargs="?", help="the Space link (or its id)")
+    space.add_argument("-o", "--output", type=Path, help="folder to save into")
+    space.add_argument("--format", choices=["m4a", "mp3"])
+    space.add_argument("--cookies", type=Path, help="a Netscape cookies.txt with auth_token/ct0")
+    space.add_argument("--workers", type=int, help="parallel chunk downloads (default 16)")
+    space.add_argument("--info", action="store_true", help="show the Space, download nothing")
+    space.add_argument("--playlist-url", help="download this Space playlist directly")
+
+    page = sub.add_parser("page", help="download every track a web page offers")
+    page.add_argument("url")
+    page.add_argument("name", nargs="?", help="a name for the collection (ZIP or folder)")
+    page.add_argument("-o", "--output", type=Path, help="folder to save into")
+    page.add_argument("--plugin", help="use only this player family")
+    page.add_argument("--workers", type=int, help="parallel track downloads, 1 to 20 (5)")
+    page.add_argument("--zip", action=argparse.BooleanOptionalAction, default=None,
+                      help="one ZIP (default) or a folder of files")
+    page.add_argument("--list", action="store_true", help="print the tracks, download nothing")
+    page.add_argument("--cookies", type=Path, help="a Netscape cookies.txt for the site")
+
+    _add_telegram(sub.add_parser("telegram", help="Telegram login, sessions, sources and sync"))
+
+    jobs = sub.add_parser("jobs", help="list, resume, retry or delete jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
+    listing = jobs_sub.add_parser("list", help="list jobs, newest first (the default)")
+    listing.add_argument("--state", action="append",
+                         choices=["queued", "running", "done", "failed", "cancelled",
+                                  "interrupted"])
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    for action, text in (("resume", "resume or retry a job here, with progress"),
+                         ("retry", "same as resume")):
+        p = jobs_sub.add_parser(action, help=text)
+        p.add_argument("job_id")
+    delete = jobs_sub.add_parser("delete", help="forget a job")
+    delete.add_argument("job_id")
+    delete.add_argument("--files", action="store_true", help="also delete what it saved")
+    return parser
+
+
+def _add_telegram(telegram: argparse.ArgumentParser) -> None:
+    """`audiofetch telegram ACTION`; the actions run in cli_telegram.py."""
+    telegram.set_defaults(tg_help=telegram.print_help)
+    sub = telegram.add_subparsers(dest="tg_command", metavar="ACTION")
+    creds = sub.add_parser("credentials", help="enter (or --clear) the api_id and api_hash "
+                           "from my.telegram.org; asks for what is not given")
+    creds.add_argument("--api-id")
+    creds.add_argument("--api-hash", help="better left out: it is then asked, not shown")
+    creds.add_argument("--clear", action="store_true", help="forget them")
+
+    login = sub.add_parser("login", help="log in (phone and code by default) and keep "
+                           "the session; the session string is never shown")
+    login.add_argument("--phone", help="with its country code, like +44 7700 900123")
+    login.add_argument("--name", help="a name for the session (default: the account's name)")
+    how = login.add_mutually_exclusive_group()
+    how.add_argument("--qr", action="store_true", help="show a QR code to scan in Telegram")
+    how.add_argument("--session-file", type=Path, help="import a Telethon .session file")
+    how.add_argument("--string-session", help="import a Telethon string session (other "
+                     "users can see command lines: prefer --string-session-stdin)")
+    how.add_argument("--string-session-stdin", action="store_true",
+                     help="read the string session from standard input")
+
+    sessions = sub.add_parser("sessions", help="list, rename or delete sessions")
+    sessions_sub = sessions.add_subparsers(dest="sessions_command", metavar="ACTION")
+    sessions_sub.add_parser("list", help="the default").add_argument("--json",
+                                                                     action="store_true")
+    rename = sessions_sub.add_parser("rename", help="give a session another name")
+    rename.add_argument("session", help="its id, a unique start of it, or its name")
+    rename.add_argument("name")
+    forget = sessions_sub.add_parser("delete", help="log a session out and forget it")
+    forget.add_argument("session")
+
+    channels = sub.add_parser("channels", help="the channels and groups a session can read")
+    channels.add_argument("session")
+    channels.add_argument("--json", action="store_true")
+
+    sources = sub.add_parser("sources", help="channels to keep synced: list, add, edit, delete")
+    sources_sub = sources.add_subparsers(dest="sources_command", metavar="ACTION")
+    sources_sub.add_parser("list", help="with last sync, files and next run (the default)"
+                           ).add_argument("--json", action="store_true")
+    add = sources_sub.add_parser("add", help="keep a channel's audio synced")
+    add.add_argument("session")
+    add.add_argument("ref", help="@name, a t.me link, an invite link (t.me/+…) or an id")
+    edit = sources_sub.add_parser("edit", help="change what a source keeps, where, how often")
+    edit.add_argument("source", help="its id, a unique start of it, its title or @name")
+    edit.add_argument("--session", help="read it through another session")
+    edit.add_argument("--all-topics", action="store_true", help="keep every forum topic")
+    for p in (add, edit):
+        p.add_argument("--keep", metavar="KINDS", help="music,voice,round,document "
+                       "(default music,voice,document)")
+        p.add_argument("--ext", metavar="EXTS", help="more file types to keep, like flac,zip")
+        p.add_argument("--from", dest="date_from", metavar="DATE", help="2024-05-31")
+        p.add_argument("--to", dest="date_to", metavar="DATE", help="2024-12-31 (inclusive)")
+        p.add_argument("--topics", help="forum topic numbers, like 5,9 (default: all)")
+        p.add_argument("--template", help="file names, like '{channel}/{title}.{ext}'")
+        p.add_argument("-o", "--output", type=Path, help="folder to save into")
+        p.add_argument("--s3", metavar="URL", help="s3://bucket/prefix instead of a folder")
+        p.add_argument("--s3-endpoint", help="for S3-compatible stores")
+        p.add_argument("--s3-region")
+        p.add_argument("--s3-key-id", help="its secret key is then asked, not shown")
+        p.add_argument("--every", type=float, metavar="HOURS",
+                       help="sync by itself while the app runs (0: only when asked)")
+    sources_sub.add_parser("delete", help="forget a source; its files stay").add_argument(
+        "source")
+
+    sync = sub.add_parser(
+        "sync", help="sync sources now, with progress; prints the folder last (exit 75: "
+                     "paused, Telegram asked to wait)",
+        description="Sync now, in the foreground. Exit code 0 when every sync finished; 1 "
+                    "when one failed; 75 when Telegram asked to wait longer than two minutes "
+                    "(FLOOD_WAIT): the sync is then paused and goes on by itself at the time "
+                    "it says while AudioFetch is open.")
+    sync.add_argument("sources", nargs="*", metavar="SOURCE",
+                      help="id, unique start of an id, title or @name")
+    sync.add_argument("--all", action="store_true", help="every source")

@@ -1,0 +1,57 @@
+"""The two calls every face makes: what does this link hold (`preview`), and save it
+(`submit`). The faces never parse a source's links or pick a kind themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from audiofetch_app.core import registry
+from audiofetch_app.core.job_record import Job
+from audiofetch_app.core.registry import JobOptions, Link, Preview
+
+if TYPE_CHECKING:  # the runtime imports every source, this module among them
+    from audiofetch_app.sources.runtime import Runtime
+
+
+def recognise(url: str, kind: str = "auto") -> Link:
+    """The link as its source sees it (canonical URL and id); JobError with a sentence when
+    no source can take it. `kind` is "auto" or a source's kind (space, page, direct, ...)."""
+    return registry.recognise(url, kind)
+
+
+def options_for(kind: str, options: Mapping[str, Any] | JobOptions | None) -> JobOptions:
+    """The source's typed options from a JSON object (or as given); OptionError (a JobError)
+    names the first option it cannot use."""
+    model = registry.get(kind).options
+    if isinstance(options, JobOptions):
+        if not isinstance(options, model):
+            raise TypeError(f"{type(options).__name__} are not options of {kind} jobs")
+        options.check()
+        return options
+    return model.from_dict(options)
+
+
+async def preview(runtime: Runtime | None, url: str, kind: str = "auto",
+                  options: Mapping[str, Any] | JobOptions | None = None) -> Preview:
+    """What `url` holds before anything is saved (a source's Preview subclass: a Space's
+    metadata, a page's tracks). JobError or NetError with a sentence when it cannot tell."""
+    link = recognise(url, kind)
+    source = registry.get(link.kind)
+    typed = options_for(link.kind, options)
+    if source.preview is None:
+        return Preview(link, source.title(link) if source.title else link.url)
+    return await source.preview(link, typed, runtime)
+
+
+async def submit(runtime: Runtime, url: str, kind: str = "auto",
+                 options: Mapping[str, Any] | JobOptions | None = None, *,
+                 title: str = "") -> Job:
+    """Queue a job for `url` and return it. The link is recognised and made canonical by
+    its source, and the options are checked there; JobError with a sentence if not."""
+    link = recognise(url, kind)
+    source = registry.get(link.kind)
+    typed = options_for(link.kind, options)
+    if not title and source.title:
+        title = source.title(link)
+    return await runtime.jobs.submit(link.kind, link.url, typed.to_dict(), title=title)
