@@ -57,6 +57,9 @@ class Settings:
     """What a user can change; every field has a default that works out of the box."""
 
     download_dir: str = ""
+    # Where downloads go instead of the folder: a checked storage target spec (core.targets),
+    # {} for the download folder.
+    download_target: dict[str, Any] = dataclasses.field(default_factory=dict)
     workers: int = 8
     space_workers: int = 16
     max_running_jobs: int = 3
@@ -80,6 +83,8 @@ class Settings:
                 .splitlines() if o.strip()]
 
     def validate(self) -> None:
+        if not isinstance(self.download_target, dict):
+            raise ValueError("The download target must be a target spec.")
         if not 1 <= int(self.workers) <= 64:
             raise ValueError("Parallel workers must be between 1 and 64.")
         if not 1 <= int(self.page_workers) <= 20:

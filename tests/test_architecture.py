@@ -172,6 +172,22 @@ def test_modules_stay_small():
     assert not long, f"modules over {MAX_LINES} lines, to split: {long}"
 
 
+def test_no_face_names_a_kind_of_storage_target_or_a_player_family():
+    """Faces offer what `core.targets` and the page source list; adding a kind or a family
+    never touches a face."""
+    from audiofetch_app.core import targets
+    from audiofetch_app.sources.page.players import FAMILY_MODULES
+
+    names = {k for k in targets.KINDS if k != targets.DEFAULT} | set(FAMILY_MODULES)
+    found = []
+    for face in FACES:
+        for path in (ROOT / face).rglob("*.py") if (ROOT / face).is_dir() else []:
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and node.value in names:
+                    found.append(f"{module_name(path)}:{node.lineno} {node.value!r}")
+    assert not found, "faces naming a kind: " + ", ".join(found)
+
+
 def test_the_checker_sees_a_broken_arrow_and_a_circle():
     """The rules above can fail: a made-up graph with one of each kind of fault."""
     graph = {

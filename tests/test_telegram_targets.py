@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from audiofetch_app.core import logs
+from audiofetch_app.core import logs, targets
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.job_record import JobState
 from audiofetch_app.core.store import Store
+from audiofetch_app.core.targets import check_spec, open_target
+from audiofetch_app.core.targets.folder import FolderTarget
+from audiofetch_app.core.targets.s3 import NEEDS_EXTRA, S3Target
 from audiofetch_app.core.vault import Vault
-from audiofetch_app.sources.telegram import targets
-from audiofetch_app.sources.telegram.targets import FolderTarget, check_spec, open_target
-from audiofetch_app.sources.telegram.targets_s3 import NEEDS_EXTRA, S3Target
 from tests.fakes import telegram as fake
 from tests.fakes.s3_server import FakeS3
 from tests.telegram_app import FORUM_PEER, MUSIC_PEER, TelegramApp
@@ -392,7 +392,7 @@ async def test_s3_secret_lives_in_the_vault_and_survives_edits_and_restarts(
 
 
 def test_big_file_goes_up_in_parts_and_arrives_whole(s3: FakeS3, tmp_path: Path) -> None:
-    from audiofetch_app.sources.telegram import targets_s3
+    from audiofetch_app.core.targets import s3 as targets_s3
 
     target = S3Target(bucket="bucket", prefix="", staging=tmp_path / "staging",
                       key_id=s3.key_id, secret=s3.secret, endpoint_url=s3.url)

@@ -150,8 +150,8 @@ async def test_jobs_are_paginated(user: User, runtime) -> None:
 
 async def test_settings_persist_and_apply(user: User, runtime, tmp_path: Path) -> None:
     user.find(marker="settings").click()
-    await user.should_see("Download folder")
-    user.find(marker="folder").clear().type(str(tmp_path / "music"))
+    await user.should_see("Save downloads to")
+    user.find(marker="download-folder-path").clear().type(str(tmp_path / "music"))
     user.find(marker="workers").clear().type("3")
     user.find(marker="x_auth_token").type("authtokenvalue123456")
     user.find(marker="space_workers").clear().type("12")

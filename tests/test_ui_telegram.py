@@ -356,7 +356,7 @@ async def test_add_music_from_the_channel_list_then_sync_now(session_user: User,
     for kind, ticked in (("music", True), ("voice", True), ("round", False),
                          ("document", True)):
         assert user.find(marker=f"tg-kind-{kind}").elements.pop().value is ticked
-    user.find(marker="tg-form-folder").clear().type(str(out))
+    user.find(marker="tg-form-target-folder-path").clear().type(str(out))
     user.find(marker="tg-form-save").click()
     await user.should_not_see(marker="tg-source-form", retries=SLOW)
     [source] = await runtime.telegram.list_sources()
@@ -385,7 +385,7 @@ async def test_add_by_typing_a_name_an_invite_and_a_forum_with_some_topics(
     async def open_form() -> None:
         user.find(marker="tg-add-source").click()
         await user.should_see(marker="tg-source-form", retries=SLOW)
-        user.find(marker="tg-form-folder").clear().type(str(tmp_path / "out"))
+        user.find(marker="tg-form-target-folder-path").clear().type(str(tmp_path / "out"))
 
     await open_form()
     user.find(marker="tg-form-ref").type("@music")
@@ -457,15 +457,15 @@ async def test_an_s3_target_from_the_form_keeps_its_secret_in_the_vault(
     await user.should_see(marker="tg-source-form", retries=SLOW)
     user.find(marker="tg-form-ref").type("@music")
     _set(user, "tg-form-target-type", "s3")
-    await user.should_see(marker="tg-form-s3-url")
-    await user.should_not_see(marker="tg-form-folder")
-    user.find(marker="tg-form-s3-url").type("s3://my-bucket/music")
-    user.find(marker="tg-form-s3-endpoint-url").type("http://127.0.0.1:9000")
-    user.find(marker="tg-form-s3-region").type("eu-central-1")
-    user.find(marker="tg-form-s3-key-id").type("AKIAEXAMPLE")
+    await user.should_see(marker="tg-form-target-s3-url")
+    await user.should_not_see(marker="tg-form-target-folder-path")
+    user.find(marker="tg-form-target-s3-url").type("s3://my-bucket/music")
+    user.find(marker="tg-form-target-s3-endpoint-url").type("http://127.0.0.1:9000")
+    user.find(marker="tg-form-target-s3-region").type("eu-central-1")
+    user.find(marker="tg-form-target-s3-key-id").type("AKIAEXAMPLE")
     user.find(marker="tg-form-save").click()
     await user.should_see("Enter the secret access key for S3.", retries=SLOW)
-    user.find(marker="tg-form-s3-secret").type(secret)
+    user.find(marker="tg-form-target-s3-secret").type(secret)
     user.find(marker="tg-form-save").click()
     await user.should_not_see(marker="tg-source-form", retries=SLOW)
     [source] = await runtime.telegram.list_sources()
@@ -479,9 +479,9 @@ async def test_an_s3_target_from_the_form_keeps_its_secret_in_the_vault(
         await user.should_see("to s3://my-bucket/music", retries=SLOW)
         user.find(marker="tg-edit-source").click()
     await user.should_see(marker="tg-source-form", retries=SLOW)
-    assert user.find(marker="tg-form-s3-key-id").elements.pop().value == "AKIAEXAMPLE"
-    assert user.find(marker="tg-form-s3-secret").elements.pop().value == ""
-    user.find(marker="tg-form-s3-region").clear().type("us-east-1")
+    assert user.find(marker="tg-form-target-s3-key-id").elements.pop().value == "AKIAEXAMPLE"
+    assert user.find(marker="tg-form-target-s3-secret").elements.pop().value == ""
+    user.find(marker="tg-form-target-s3-region").clear().type("us-east-1")
     user.find(marker="tg-form-save").click()  # the secret left empty: the stored one stays
     await user.should_not_see(marker="tg-source-form", retries=SLOW)
     changed = await runtime.telegram.get_source(source.id)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
+from audiofetch_app.core import targets
+from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.job_record import JobState
 from audiofetch_app.sources.runtime import AlreadyRunning, Runtime, open_runtime
 
@@ -55,3 +59,44 @@ def output_dir(args: argparse.Namespace) -> str | None:
 def cookies_file(args: argparse.Namespace) -> str | None:
     """`--cookies FILE` as an absolute path."""
     return str(args.cookies.expanduser().resolve()) if args.cookies else None
+
+
+def target_spec(args: argparse.Namespace, ask_secret: Callable[[str], str] | None = None
+                ) -> dict[str, Any] | None:
+    """The storage target `--target ADDRESS` (with its `--target-FIELD` options) names, or
+    `-o DIR` as a folder; None when neither is given. Secret fields are asked through
+    `ask_secret(label)` when the kind's other credentials were given. Not yet checked
+    (`sources.submit` checks it); JobError when the address is no kind's."""
+    address = getattr(args, "target", None)
+    output = getattr(args, "output", None)
+    if address and output:
+        raise JobError("Choose -o DIR or --target ADDRESS, not both.")
+    if output:
+        return targets.find(targets.DEFAULT).spec_from_text(str(output.expanduser().resolve()))
+    if not address:
+        return None
+    spec = targets.spec_from_text(address)
+    kind = targets.find(spec["type"])
+    given = False
+    for name, label, secret in kind.FIELDS[1:]:
+        value = getattr(args, f"target_{name}", None)
+        if secret:
+            if given and ask_secret is not None:
+                value = ask_secret(label)
+        elif value:
+            given = True
+        if value:
+            spec[name] = value
+    return spec
+
+
+def ask_secret(label: str) -> str:
+    """A secret typed on the terminal, not shown."""
+    import getpass
+
+    return getpass.getpass(f"{label} (not shown): ").strip()
+
+
+def download_target(args: argparse.Namespace) -> dict[str, Any] | None:
+    """`--target ADDRESS` of get, page and space (`-o DIR` is their output_dir)."""
+    return target_spec(args, ask_secret) if getattr(args, "target", None) else None

@@ -8,6 +8,7 @@ import sys
 from audiofetch_app.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
+    download_target,
     follow_job,
     open_runtime_or_say_why,
     output_dir,
@@ -18,9 +19,10 @@ async def get_command(args: argparse.Namespace) -> int:
     from audiofetch_app import sources
     from audiofetch_app.core.job_context import JobError
 
-    raw = {"output_dir": output_dir(args), "name": args.name, "format": args.format,
-           "referer": args.referer, "workers": args.workers}
     try:
+        raw = {"output_dir": output_dir(args), "target": download_target(args),
+               "name": args.name, "format": args.format,
+               "referer": args.referer, "workers": args.workers}
         link = sources.recognise(args.url, sources.direct.KIND)
         options = sources.options_for(link.kind, raw)
     except JobError as exc:

@@ -10,6 +10,7 @@ from audiofetch_app.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     cookies_file,
+    download_target,
     follow_job,
     open_runtime_or_say_why,
     output_dir,
@@ -36,9 +37,10 @@ async def list_tracks(url: str, kind: str, options) -> int:
 async def page_command(args: argparse.Namespace) -> int:
     from audiofetch_app import sources
 
-    raw = {"output_dir": output_dir(args), "name": args.name, "plugin": args.plugin,
-           "workers": args.workers, "zip": args.zip, "cookies_file": cookies_file(args)}
     try:
+        raw = {"output_dir": output_dir(args), "target": download_target(args),
+               "name": args.name, "plugin": args.plugin,
+               "workers": args.workers, "zip": args.zip, "cookies_file": cookies_file(args)}
         link = sources.recognise(args.url, sources.page.KIND)
         options = sources.options_for(link.kind, raw)
     except JobError as exc:

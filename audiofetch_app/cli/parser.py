@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from audiofetch_app import __version__
+from audiofetch_app.core import targets
 
 WINDOW_COMMANDS = ("gui", "serve")  # started by audiofetch_app.app, not by this package
 
@@ -28,10 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--password-file", type=Path,
                        help="file whose first line is the LAN password (or set "
                             "AUDIOFETCH_PASSWORD); kept only as a Scrypt hash")
+    serve.add_argument("--trusted-proxy", action="append", default=[], metavar="IP",
+                       help="a reverse proxy (address or network; repeat or separate with "
+                            "commas) whose X-Forwarded-For and X-Forwarded-Proto are believed; "
+                            "without one they are ignored")
 
     get = sub.add_parser("get", help="download a direct audio link or HLS audio playlist")
     get.add_argument("url")
     get.add_argument("-o", "--output", type=Path, help="folder to save into")
+    add_target_options(get)
     get.add_argument("--name", help="file name to use (without extension)")
     get.add_argument("--format", choices=["m4a", "mp3"], help="output format for HLS audio")
     get.add_argument("--referer", help="Referer header some servers require")
@@ -40,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     space = sub.add_parser("space", help="download an X Space (replay or live)")
     space.add_argument("url", nargs="?", help="the Space link (or its id)")
     space.add_argument("-o", "--output", type=Path, help="folder to save into")
+    add_target_options(space)
     space.add_argument("--format", choices=["m4a", "mp3"])
     space.add_argument("--cookies", type=Path, help="a Netscape cookies.txt with auth_token/ct0")
     space.add_argument("--workers", type=int, help="parallel chunk downloads (default 16)")
@@ -50,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     page.add_argument("url")
     page.add_argument("name", nargs="?", help="a name for the collection (ZIP or folder)")
     page.add_argument("-o", "--output", type=Path, help="folder to save into")
+    add_target_options(page)
     page.add_argument("--plugin", help="use only this player family")
     page.add_argument("--workers", type=int, help="parallel track downloads, 1 to 20 (5)")
     page.add_argument("--zip", action=argparse.BooleanOptionalAction, default=None,
@@ -133,10 +141,7 @@ def _add_telegram(telegram: argparse.ArgumentParser) -> None:
         p.add_argument("--topics", help="forum topic numbers, like 5,9 (default: all)")
         p.add_argument("--template", help="file names, like '{channel}/{title}.{ext}'")
         p.add_argument("-o", "--output", type=Path, help="folder to save into")
-        p.add_argument("--s3", metavar="URL", help="s3://bucket/prefix instead of a folder")
-        p.add_argument("--s3-endpoint", help="for S3-compatible stores")
-        p.add_argument("--s3-region")
-        p.add_argument("--s3-key-id", help="its secret key is then asked, not shown")
+        add_target_options(p)
         p.add_argument("--every", type=float, metavar="HOURS",
                        help="sync by itself while the app runs (0: only when asked)")
     sources_sub.add_parser("delete", help="forget a source; its files stay").add_argument(
@@ -152,3 +157,25 @@ def _add_telegram(telegram: argparse.ArgumentParser) -> None:
     sync.add_argument("sources", nargs="*", metavar="SOURCE",
                       help="id, unique start of an id, title or @name")
     sync.add_argument("--all", action="store_true", help="every source")
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    """`--target ADDRESS` and each kind of target's own fields as `--target-FIELD` (secret
+    fields are asked, never given on the command line)."""
+    parser.add_argument("--target", metavar="ADDRESS",
+                        help="save there instead of -o or the download folder: " + ", ".join(
+                            f"{k.LABEL.lower()} ({k.EXAMPLE})" for k in targets.kinds())
+                        + "; secret keys are asked, not shown")
+    seen: set[str] = set()
+    for kind in targets.kinds():
+        for name, label, secret in kind.FIELDS[1:]:
+            if secret or name in seen:
+                continue
+            seen.add(name)
+            parser.add_argument(f"--target-{name.replace('_', '-')}", dest=f"target_{name}",
+                                metavar=name.split("_")[-1].upper(),
+                                help=f"{label} ({kind.LABEL} targets)")
+    # The names these options had when only Telegram sources could save to S3.
+    for old, new in (("--s3", "target"), ("--s3-endpoint", "target_endpoint_url"),
+                     ("--s3-region", "target_region"), ("--s3-key-id", "target_key_id")):
+        parser.add_argument(old, dest=new, help=argparse.SUPPRESS)

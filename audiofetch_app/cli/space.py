@@ -10,6 +10,7 @@ from audiofetch_app.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     cookies_file,
+    download_target,
     follow_job,
     open_runtime_or_say_why,
     output_dir,
@@ -52,9 +53,10 @@ async def space_command(args: argparse.Namespace) -> int:
     if args.info and not args.url:
         print("--info needs a Space link.", file=sys.stderr)
         return EXIT_USAGE
-    raw = {"output_dir": output_dir(args), "format": args.format, "workers": args.workers,
-           "cookies_file": cookies_file(args), "playlist_url": args.playlist_url}
     try:
+        raw = {"output_dir": output_dir(args), "target": download_target(args),
+               "format": args.format, "workers": args.workers,
+               "cookies_file": cookies_file(args), "playlist_url": args.playlist_url}
         kind = sources.spaces.KIND
         link = sources.recognise(args.url, kind) if args.url else None
         options = sources.options_for(kind, raw)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from audiofetch_app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, follow_job
+from audiofetch_app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, follow_job, target_spec
 from audiofetch_app.cli.telegram_common import (
     KINDS,
     Usage,
@@ -16,7 +16,7 @@ from audiofetch_app.cli.telegram_common import (
     when,
 )
 from audiofetch_app.core.job_context import JobError
-from audiofetch_app.sources.telegram.targets import public_spec
+from audiofetch_app.core.targets import public_spec
 
 if TYPE_CHECKING:
     from audiofetch_app.sources.runtime import Runtime
@@ -56,17 +56,10 @@ def _topics(text: str | None) -> list[int] | None:
 
 
 def _target(args: argparse.Namespace) -> dict[str, Any] | None:
-    if args.output and args.s3:
-        raise Usage("Choose -o DIR or --s3 URL, not both.")
-    if args.output:
-        return {"type": "folder", "path": str(args.output.expanduser().resolve())}
-    if not args.s3:
-        return None
-    spec = {"type": "s3", "url": args.s3, "endpoint_url": args.s3_endpoint,
-            "region": args.s3_region, "key_id": args.s3_key_id}
-    if args.s3_key_id:
-        spec["secret"] = ask("S3 secret access key (not shown): ", secret=True)
-    return {k: v for k, v in spec.items() if v}
+    try:
+        return target_spec(args, lambda label: ask(f"{label} (not shown): ", secret=True))
+    except JobError as exc:
+        raise Usage(str(exc)) from None
 
 
 def _job_summary(job: Any) -> dict[str, Any] | None:
@@ -75,7 +68,7 @@ def _job_summary(job: Any) -> dict[str, Any] | None:
 
 
 async def sources_command(runtime: Runtime, args: argparse.Namespace) -> int:
-    from audiofetch_app.sources.telegram.targets import target_label
+    from audiofetch_app.core.targets import target_label
 
     tg = runtime.telegram
     action = args.sources_command or "list"
@@ -113,8 +106,8 @@ async def sources_command(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _list_sources(tg: TelegramService, as_json: bool) -> int:
+    from audiofetch_app.core.targets import target_label
     from audiofetch_app.core.units import human_bytes
-    from audiofetch_app.sources.telegram.targets import target_label
 
     found = await tg.list_sources()
     if as_json:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audiofetch_app.core import registry
+from audiofetch_app.core import job_targets, registry
 from audiofetch_app.core.job_context import (
     JobContext,
     JobError,
@@ -268,12 +268,8 @@ class JobManager:
             self._tasks[job.id] = task
 
     def _output_dir(self, job: Job) -> Path:
-        chosen = job.options.get("output_dir")
-        if chosen:
-            return Path(chosen).expanduser()
-        if self._settings is not None:
-            return self._settings.get().download_path()
-        return self._default_output or Path.cwd()
+        settings = self._settings.get() if self._settings else None
+        return job_targets.output_dir(job, settings, self._default_output or Path.cwd())
 
     async def _run(self, job: Job) -> None:
         token = current_job_id.set(job.id)
@@ -289,6 +285,7 @@ class JobManager:
             self._emit("updated", job)
             log.info("Started %s job for %s", job.kind, _loggable_url(job.url))
             await registry.get(job.kind).run(ctx)
+            await job_targets.deliver(job, ctx.settings, self._secrets)
         except JobPaused as paused:
             job.resume_at = paused.until
             await self._finish(job, JobState.PAUSED, user_message(paused))

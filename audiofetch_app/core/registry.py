@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
+from audiofetch_app.core import targets
 from audiofetch_app.core.job_context import JobContext, JobError
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class JobOptions:
     """
 
     output_dir: str | None = None  # a folder; the Settings download folder when None
+    target: dict[str, Any] | None = None  # a storage target spec (core.targets) instead
 
     LIMITS: ClassVar[dict[str, tuple[int, int]]] = {}  # int field -> (lowest, highest)
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}  # str field -> allowed values
@@ -91,6 +93,16 @@ class JobOptions:
 
     def check(self) -> None:
         """Refuse values the source cannot use (OptionError with a sentence)."""
+        if self.target is not None:
+            if not isinstance(self.target, dict):
+                raise OptionError("A target is an object naming its type, like "
+                                  '{"type": "folder", "path": "/music"}.')
+            try:
+                targets.find(self.target.get("type"))
+            except JobError as exc:
+                raise OptionError(str(exc)) from None
+            if self.output_dir:
+                raise OptionError("Choose an output folder or a target, not both.")
         for name, (low, high) in self.LIMITS.items():
             value = getattr(self, name)
             if value is None:

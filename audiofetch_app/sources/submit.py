@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from audiofetch_app.core import registry
+from audiofetch_app.core import registry, targets
 from audiofetch_app.core.job_record import Job
 from audiofetch_app.core.registry import JobOptions, Link, Preview
 
@@ -54,4 +55,8 @@ async def submit(runtime: Runtime, url: str, kind: str = "auto",
     typed = options_for(link.kind, options)
     if not title and source.title:
         title = source.title(link)
+    if typed.target is not None:  # the secret moves into the vault; the spec names it
+        typed.target = await asyncio.to_thread(
+            targets.check_spec, typed.target, runtime.settings.get().download_path(),
+            runtime.vault)
     return await runtime.jobs.submit(link.kind, link.url, typed.to_dict(), title=title)

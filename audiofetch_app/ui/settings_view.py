@@ -3,16 +3,19 @@ credentials (both in the vault)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from nicegui import app, ui
 
 from audiofetch_app import settings as settings_mod
+from audiofetch_app.core import targets
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.vault import Vault, VaultError
 from audiofetch_app.sources.runtime import Runtime
 from audiofetch_app.ui import desktop, state
 from audiofetch_app.ui.lan_settings import LanSettings
+from audiofetch_app.ui.target_fields import TargetFields
 from audiofetch_app.ui.telegram.credentials import how_to
 
 X_COOKIES = {"x_auth_token": "auth_token", "x_ct0": "ct0"}
@@ -31,8 +34,11 @@ class SettingsDialog:
         self.runtime = runtime
         with ui.dialog() as self.dialog, ui.card().classes("w-full max-w-2xl settings-dialog"):
             ui.label("Settings").classes("text-h6")
+            ui.label("Save downloads to").classes("text-subtitle2")
+            self.target = TargetFields({}, default_folder=str(settings_mod.default_download_dir()),
+                                       mark="download")
+            self.folder = self.target.path_field()
             with ui.row().classes("w-full items-end no-wrap"):
-                self.folder = ui.input("Download folder").classes("grow").mark("folder")
                 if state.native_mode:
                     ui.button(icon="folder", on_click=self._pick_folder) \
                         .props('flat round aria-label="Choose folder"').tooltip("Choose folder")
@@ -82,7 +88,8 @@ class SettingsDialog:
 
     def open(self) -> None:
         current = self.runtime.settings.get()
-        self.folder.set_value(str(current.download_path()))
+        self.target.set_spec(current.download_target or {},
+                             default_folder=str(current.download_path()))
         self.workers.set_value(current.workers)
         self.max_jobs.set_value(current.max_running_jobs)
         self.format.set_value(current.audio_format)
@@ -120,6 +127,7 @@ class SettingsDialog:
         self.tg_status.set_text(f"Telegram API: {shown}")
 
     async def save(self) -> None:
+        spec = self.target.spec()
         changes = {
             "download_dir": (self.folder.value or "").strip(),
             "workers": int(self.workers.value or 0),
@@ -142,6 +150,12 @@ class SettingsDialog:
             for key in TEMPLATES:
                 if not changes[key]:
                     raise ValueError(f"The {TEMPLATES[key]} name template cannot be empty.")
+            if targets.is_local(spec):
+                changes["download_target"] = {}
+            else:  # checked (and its secret moved to the vault) before it is saved
+                changes["download_target"] = await asyncio.to_thread(
+                    targets.check_spec, spec, settings_mod.default_download_dir(),
+                    self.runtime.vault)
             self.runtime.settings.update(**changes)
             for name, field in self.cookies.items():
                 if (field.value or "").strip():

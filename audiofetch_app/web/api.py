@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from audiofetch_app import sources
-from audiofetch_app.core import registry
+from audiofetch_app.core import registry, targets
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.web import streams
 
@@ -29,6 +29,9 @@ class DownloadRequest(BaseModel):
     plugin: str | None = Field(default=None, max_length=40)
     zip: bool | None = None
     stream: bool = False  # page only: collect the ZIP from /api/stream/{job_id}
+    # Where to save instead of the download folder: an address ("/music", "s3://bucket/x")
+    # or a target spec ({"type": ..., with the kind's fields}); see GET /api/targets.
+    target: str | dict[str, Any] | None = None
 
 
 def job_json(job: Any) -> dict[str, Any]:
@@ -54,6 +57,10 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
         raw = {"name": request.name, "workers": request.workers, "plugin": request.plugin,
                "zip": request.zip, "stream": request.stream or None}
         try:
+            if isinstance(request.target, str):
+                raw["target"] = targets.spec_from_text(request.target)
+            elif request.target is not None:
+                raw["target"] = request.target
             link = sources.recognise(request.url, request.kind)
             source = registry.get(link.kind)
             if request.stream and "stream" not in source.options.names():
@@ -68,6 +75,13 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
         except JobError as exc:
             raise HTTPException(422, detail=str(exc)) from exc
         return {"job_id": job.id}
+
+    @router.get("/targets")
+    async def target_kinds() -> list[dict[str, Any]]:
+        """The kinds of storage target and the fields each takes."""
+        return [{"type": k.NAME, "label": k.LABEL, "example": k.EXAMPLE,
+                 "fields": [{"name": n, "label": label, "secret": secret}
+                            for n, label, secret in k.FIELDS]} for k in targets.kinds()]
 
     @router.get("/status/{job_id}")
     async def status(job_id: str) -> dict[str, Any]:

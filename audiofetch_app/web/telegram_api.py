@@ -22,12 +22,12 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from audiofetch_app.core.job_context import JobError
+from audiofetch_app.core.targets import public_spec as public_target
 from audiofetch_app.sources.telegram.catalog import SourceNotFound
 from audiofetch_app.sources.telegram.credentials import HOW_TO, CredentialsMissing
 from audiofetch_app.sources.telegram.gateway import FloodWait
 from audiofetch_app.sources.telegram.login import LoginExpired
 from audiofetch_app.sources.telegram.sessions import SessionNotFound
-from audiofetch_app.sources.telegram.targets import public_spec as public_target
 
 if TYPE_CHECKING:
     from audiofetch_app.sources.runtime import Runtime
@@ -128,10 +128,11 @@ class KeepIn(BaseModel):
 
 
 class TargetIn(BaseModel):
-    """A folder (`path`), or S3 (`url` s3://bucket/prefix and its keys); passed on as is."""
+    """A storage target: `type` names the kind (GET /api/targets lists them and their
+    fields: a folder's `path`; S3's `url`, keys, endpoint and region); passed on as is."""
 
     model_config = ConfigDict(extra="allow")
-    type: Literal["folder", "s3"] = "folder"
+    type: str = Field(default="folder", max_length=40)
     path: str | None = Field(default=None, max_length=4096)
     url: str | None = Field(default=None, max_length=2048)
     endpoint_url: str | None = Field(default=None, max_length=2048)

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audiofetch_app.core import registry
+from audiofetch_app.core import registry, targets
 from audiofetch_app.core.job_context import JobContext, JobError
 from audiofetch_app.core.job_record import Job, JobState
-from audiofetch_app.sources.telegram import media, targets
+from audiofetch_app.sources.telegram import media
 from audiofetch_app.sources.telegram.catalog import SourceCatalog, TelegramSource
 from audiofetch_app.sources.telegram.credentials import ApiCredentials
 from audiofetch_app.sources.telegram.gateway import Channel, GatewayFactory, Topic
@@ -166,11 +166,11 @@ class TelegramService:
                 await self.jobs.cancel(job.id)
         gone = await self.catalog.get(source_id)
         await self.catalog.delete(source_id)
-        ref = gone.target.get("secret_ref")
-        if ref and not any(s.target.get("secret_ref") == ref
-                           for s in await self.catalog.list_all()):
-            # The last source on that bucket and key: its secret goes with it.
-            await asyncio.to_thread(self.vault.delete, ref)
+        still_used = {ref for s in await self.catalog.list_all()
+                      for ref in targets.secret_refs(s.target)}
+        for ref in targets.secret_refs(gone.target):
+            if ref not in still_used:  # the last source on that bucket and key
+                await asyncio.to_thread(self.vault.delete, ref)
         self.scheduler.poke()
 
     async def list_sources(self) -> list[TelegramSource]:

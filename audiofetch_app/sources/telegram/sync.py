@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from audiofetch_app.core.job_context import JobContext, JobError, JobPaused
+from audiofetch_app.core.targets import StorageTarget, is_local, open_target
 from audiofetch_app.sources.telegram import media
 from audiofetch_app.sources.telegram.catalog import TelegramSource
 from audiofetch_app.sources.telegram.gateway import (
@@ -26,7 +27,6 @@ from audiofetch_app.sources.telegram.gateway import (
     Unreachable,
     describe_wait,
 )
-from audiofetch_app.sources.telegram.targets import StorageTarget, open_target
 
 if TYPE_CHECKING:
     from audiofetch_app.sources.telegram.service import TelegramService
@@ -329,7 +329,7 @@ async def run_sync(ctx: JobContext, service: TelegramService) -> None:
     ctx.set_title(f"Sync {source.title}")
     result: str | None = None
     try:
-        if source.target.get("type") == "folder" and \
+        if is_local(source.target) and \
                 Path(source.target["path"]) == service.default_folder():
             # AudioFetch's own default folder may be made with its parents; a folder the
             # user chose is not, since a missing parent there means an unplugged share.

@@ -14,12 +14,10 @@ from audiofetch_app.sources.telegram.catalog import TelegramSource
 from audiofetch_app.sources.telegram.gateway import Channel, Topic
 from audiofetch_app.sources.telegram.service import TelegramService
 from audiofetch_app.sources.telegram.sessions import SessionRecord
+from audiofetch_app.ui.target_fields import TargetFields
 from audiofetch_app.ui.telegram.common import channel_kind, sentence
 
 Saved = Callable[[TelegramSource], Awaitable[None] | None]
-S3_FIELDS = {"url": "Bucket URL (s3://bucket/prefix)", "endpoint_url": "Endpoint URL (optional)",
-             "region": "Region (optional)", "key_id": "Access key id"}
-
 
 def channel_ref(channel: Channel) -> str:
     """What to hand `add_source` for a channel picked from a list: its @name, else its id."""
@@ -53,8 +51,7 @@ class SourceForm:
                                                                  else None)
         keep = media.Keep.from_dict(source.keep if source else None)
         settings = service.settings.get()
-        target = dict(source.target) if source else {"type": "folder",
-                                                     "path": str(service.default_folder())}
+        target = dict(source.target) if source else {}
         with ui.dialog().props("persistent") as self.dialog, \
                 ui.card().classes("w-full max-w-3xl tg-source-form").mark("tg-source-form"):
             ui.label(f"Edit “{source.title}”" if source else "Add a source") \
@@ -96,22 +93,8 @@ class SourceForm:
                                      settings.telegram_template or media.DEFAULT_TEMPLATE) \
                 .classes("w-full").mark("tg-form-template")
             ui.label("Save to").classes("text-subtitle2 q-mt-sm")
-            self.target_type = ui.toggle({"folder": "Folder", "s3": "S3"},
-                                         value=target.get("type", "folder"),
-                                         on_change=self._target_changed) \
-                .props("no-caps dense").mark("tg-form-target-type")
-            self.folder = ui.input("Folder (a NAS share mounted as a folder works too)",
-                                   value=str(target.get("path") or service.default_folder())) \
-                .classes("w-full").mark("tg-form-folder")
-            self.old_target = target
-            with ui.column().classes("w-full gap-1") as self.s3_box:
-                self.s3 = {key: ui.input(label, value=str(target.get(key) or ""))
-                           .classes("w-full").mark(f"tg-form-s3-{key.replace('_', '-')}")
-                           for key, label in S3_FIELDS.items()}
-                self.s3_secret = ui.input("Secret access key", password=True,
-                                          password_toggle_button=True,
-                                          placeholder="unchanged" if source else "") \
-                    .classes("w-full").mark("tg-form-s3-secret")
+            self.target = TargetFields(target, default_folder=str(service.default_folder()),
+                                       mark="tg-form-target", editing=source is not None)
             with ui.row().classes("items-center gap-2"):
                 self.interval = ui.number("Sync every (hours)", min=0, max=720, step=1,
                                           value=source.interval_hours if source else 0) \
@@ -122,7 +105,6 @@ class SourceForm:
                 ui.button("Cancel", on_click=self.close).props("flat").mark("tg-form-cancel")
                 self.save_button = ui.button("Save" if source else "Add source", icon="check",
                                              on_click=self.save).mark("tg-form-save")
-        self._target_changed()
         self._preset = channel
 
     async def open(self) -> None:
@@ -217,13 +199,6 @@ class SourceForm:
         for box in self.topic_boxes.values():
             box.set_enabled(not self.all_topics.value)
 
-    def _target_changed(self) -> None:
-        s3 = self.target_type.value == "s3"
-        self.folder.set_visibility(not s3)
-        self.s3_box.set_visibility(s3)
-
-    # ---------------------------------------------------------------- saving
-
     def _chosen_topics(self, ref: str | None) -> list[int] | None:
         """None for every topic; the ticked ones when the user chose some."""
         if not self.topic_boxes or self.all_topics.value:
@@ -242,23 +217,6 @@ class SourceForm:
                 "date_from": (self.date_from.value or "").strip() or None,
                 "date_to": (self.date_to.value or "").strip() or None}
 
-    def _target(self) -> dict[str, Any]:
-        if self.target_type.value != "s3":
-            return {"type": "folder", "path": (self.folder.value or "").strip()}
-        # Keep what the saved S3 target holds beyond the form (its stored secret among it).
-        spec = dict(self.old_target) if self.old_target.get("type") == "s3" else {}
-        spec["type"] = "s3"
-        for key, field in self.s3.items():
-            value = (field.value or "").strip()
-            if value:
-                spec[key] = value
-            else:
-                spec.pop(key, None)
-        secret = (self.s3_secret.value or "").strip()
-        if secret:
-            spec["secret"] = secret
-        return spec
-
     def _ref(self) -> str:
         typed = (self.ref.value or "").strip()
         if typed:
@@ -272,7 +230,7 @@ class SourceForm:
         self.save_button.props("loading")
         try:
             changes = {"keep": self._keep(), "template": (self.template.value or "").strip(),
-                       "target": self._target(),
+                       "target": self.target.spec(),
                        "interval_hours": float(self.interval.value or 0)}
             if self.source is None:
                 ref = self._ref()

@@ -10,12 +10,12 @@ from nicegui import background_tasks, ui
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.job_record import Job, JobState
 from audiofetch_app.core.jobs import JobEvent, JobManager
+from audiofetch_app.core.targets import target_label
 from audiofetch_app.core.units import describe_progress, human_bytes
 from audiofetch_app.sources.telegram import media
 from audiofetch_app.sources.telegram.catalog import TelegramSource
 from audiofetch_app.sources.telegram.service import KIND, TelegramService
 from audiofetch_app.sources.telegram.sessions import SessionRecord
-from audiofetch_app.sources.telegram.targets import target_label
 from audiofetch_app.ui.telegram.common import confirm, sentence, when
 
 Action = Callable[[], Awaitable[None] | None]

@@ -23,8 +23,17 @@ from audiofetch_app.core.logs import register_secret
 if TYPE_CHECKING:
     from audiofetch_app.core.vault import Vault
 
-S3 = "s3"
+NAME = "s3"
+LABEL = "S3"
+EXAMPLE = "s3://bucket/folder"  # an address of this kind, for help texts
+FIELDS = (("url", "S3 address (s3://bucket/folder)", False),
+          ("endpoint_url", "Endpoint (empty for Amazon S3)", False),
+          ("region", "Region (e.g. eu-central-1)", False),
+          ("key_id", "Access key ID", False),
+          ("secret", "Secret access key", True))
 NEEDS_EXTRA = "Saving to S3 needs the s3 extra: pip install 'audiofetch[s3]'."
+# Vault names of secret keys. Telegram sources were the first to use S3; the prefix stays so
+# that secrets stored then are found again.
 SECRET_PREFIX = "telegram_s3:"
 CHECK_KEY = ".audiofetch-write-check"  # written and deleted by check() to prove write access
 PART_SIZE = 16 * 2**20  # multipart chunk; files under twice this go up in one request
@@ -106,7 +115,8 @@ def secret_name(endpoint: str | None, bucket: str, key_id: str) -> str:
     return SECRET_PREFIX + digest[:16]
 
 
-def check_s3_spec(spec: dict[str, Any], secrets: Vault = None) -> dict[str, Any]:
+def check_spec(spec: dict[str, Any], default_folder: Path | None = None,
+               secrets: Vault | None = None) -> dict[str, Any]:
     """A clean S3 spec; the secret key moves into the vault and only its name is kept."""
     _need_s3fs()
     bucket, prefix = parse_s3_url(spec.get("url"))
@@ -126,7 +136,7 @@ def check_s3_spec(spec: dict[str, Any], secrets: Vault = None) -> dict[str, Any]
         # An edit may leave the secret empty to keep the stored one; there is none yet.
         raise JobError("Enter the secret access key for S3.")
     url = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
-    return {"type": S3, "url": url, "endpoint_url": endpoint, "region": region,
+    return {"type": NAME, "url": url, "endpoint_url": endpoint, "region": region,
             "key_id": key_id, "secret_ref": name}
 
 
@@ -142,7 +152,7 @@ class S3Target:
         self._fs_lock = threading.Lock()
 
     @classmethod
-    def open(cls, spec: dict[str, Any], *, staging: Path, secrets: Vault) -> S3Target:
+    def open(cls, spec: dict[str, Any], *, staging: Path, secrets: Vault | None) -> S3Target:
         """The target a checked spec describes, with its secret read back from the vault."""
         _need_s3fs()
         bucket, prefix = parse_s3_url(spec.get("url"))
@@ -279,3 +289,25 @@ class S3Target:
         if code in ("SlowDown", "ServiceUnavailable", "503") or status == 503:
             return JobError("S3 is busy right now; sync again in a while.")
         return JobError(f"Could not {doing} on S3 ({code or status or 'no reason given'}).")
+
+
+def claims(text: str) -> bool:
+    """s3:// addresses."""
+    return text.strip().lower().startswith("s3://")
+
+
+def spec_from_text(text: str) -> dict[str, Any]:
+    """The (unchecked) spec of an s3:// address; its keys are asked for separately."""
+    return {"type": NAME, "url": text.strip()}
+
+
+def open_target(spec: dict[str, Any], *, staging: Path, secrets: Vault | None) -> S3Target:
+    return S3Target.open(spec, staging=staging, secrets=secrets)
+
+
+def label(spec: dict[str, Any]) -> str:
+    return str(spec.get("url") or "")
+
+
+def secret_refs(spec: dict[str, Any]) -> list[str]:
+    return [spec["secret_ref"]] if spec.get("secret_ref") else []
