@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from audiofetch_app.core import registry, targets
 from audiofetch_app.core.job_record import Job
-from audiofetch_app.core.registry import JobOptions, Link, Preview
+from audiofetch_app.core.registry import JobOptions, Link, Preview, Services
 
-if TYPE_CHECKING:  # the runtime imports every source, this module among them
-    from audiofetch_app.sources.runtime import Runtime
+if TYPE_CHECKING:
+    from audiofetch_app.core.jobs import JobManager
+
+
+class Runtime(Services, Protocol):
+    """What submitting needs: settings, the vault and the job manager (the app's Runtime,
+    which imports every source and so this module: a protocol keeps that one-way)."""
+
+    jobs: JobManager
 
 
 def recognise(url: str, kind: str = "auto") -> Link:

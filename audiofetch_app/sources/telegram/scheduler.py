@@ -10,18 +10,25 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from audiofetch_app.sources.telegram.service import TelegramService
+from audiofetch_app.sources.telegram.catalog import SourceCatalog
 
 log = logging.getLogger(__name__)
 
 TICK = 60.0  # the longest sleep; a changed schedule pokes the loop awake sooner
 
 
+class Syncs(Protocol):
+    """What the scheduler needs of the Telegram service: its sources and a way to sync."""
+
+    catalog: SourceCatalog
+
+    async def sync_now(self, source_id: str) -> Any: ...
+
+
 class SyncScheduler:
-    def __init__(self, service: TelegramService, *, clock: Callable[[], float],
+    def __init__(self, service: Syncs, *, clock: Callable[[], float],
                  tick: float = TICK) -> None:
         self.service = service
         self.clock = clock

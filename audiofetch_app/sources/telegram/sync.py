@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from audiofetch_app.core.job_context import JobContext, JobError, JobPaused
 from audiofetch_app.core.targets import StorageTarget, is_local, open_target
@@ -29,7 +29,20 @@ from audiofetch_app.sources.telegram.gateway import (
 )
 
 if TYPE_CHECKING:
-    from audiofetch_app.sources.telegram.service import TelegramService
+    from audiofetch_app.core.vault import Vault
+    from audiofetch_app.sources.telegram.catalog import SourceCatalog
+    from audiofetch_app.sources.telegram.sessions import TelegramSessions
+
+
+class SyncServices(Protocol):
+    """What a sync needs of the Telegram service (the service is one)."""
+
+    catalog: SourceCatalog
+    sessions: TelegramSessions
+    vault: Vault
+    staging_dir: Path
+
+    def default_folder(self) -> Path: ...
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +74,7 @@ def alternative_name(rel: str, message_id: int) -> str:
 class SyncRun:
     """One sync of one source over one connected gateway."""
 
-    def __init__(self, ctx: JobContext, service: TelegramService, source: TelegramSource,
+    def __init__(self, ctx: JobContext, service: SyncServices, source: TelegramSource,
                  gateway: TelegramGateway, target: StorageTarget) -> None:
         self.ctx = ctx
         self.service = service
@@ -323,7 +336,7 @@ def _fsync(handle: Any) -> None:
     os.fsync(handle.fileno())
 
 
-async def run_sync(ctx: JobContext, service: TelegramService) -> None:
+async def run_sync(ctx: JobContext, service: SyncServices) -> None:
     """The `telegram` job runner."""
     source = await service.catalog.get(ctx.options["source_id"])
     ctx.set_title(f"Sync {source.title}")
