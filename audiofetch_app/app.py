@@ -45,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "gui":
         return run("gui")
     if command == "serve":
-        return run("serve", host=args.host, port=args.port, password_file=args.password_file)
+        return run("serve", host=args.host, port=args.port, password_file=args.password_file,
+                   trusted_proxies=args.trusted_proxy)
     return cli.run(args)
 
 
@@ -91,11 +92,17 @@ def reach_running(info: dict, mode: str) -> bool:
 
 
 def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-        password_file: Path | None = None) -> int:
+        password_file: Path | None = None, trusted_proxies: Sequence[str] = ()) -> int:
     """Serve the app until the window closes or the process is stopped."""
     from audiofetch_app.sources.runtime import AlreadyRunning, acquire_instance
+    from audiofetch_app.web.lan.origin import trusted_proxies as parse_proxies
     from audiofetch_app.web.server import LanRefused, prepare_lan
 
+    try:
+        proxies = parse_proxies(trusted_proxies)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     lan = host not in LOOPBACK
     # NiceGUI reads this when it is imported: keep its files in our data folder.
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings_mod.data_dir() / "nicegui"))
@@ -120,7 +127,8 @@ def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
     token = secrets.token_urlsafe(16)
     lock.publish(url=url, token=token, pid=os.getpid())
-    return _serve(lock, host, port, url, token, native=native, show=mode == "gui", lan=lan)
+    return _serve(lock, host, port, url, token, native=native, show=mode == "gui", lan=lan,
+                  trusted_proxies=proxies)
 
 
 def lan_addresses() -> list[str]:
@@ -135,7 +143,7 @@ def lan_addresses() -> list[str]:
 
 
 def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
-           show: bool, lan: bool = False) -> int:
+           show: bool, lan: bool = False, trusted_proxies: Sequence[str] = ()) -> int:
     import nicegui
     from fastapi import Request
     from nicegui import app, ui
@@ -174,7 +182,7 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
     app.on_shutdown(shutdown)
     server.install(app, state.runtime, lambda: lans[0], lan=lan,
                    static_prefix=f"/_nicegui/{nicegui.__version__}/static/",
-                   cors_origins=_saved_settings().cors_list())
+                   cors_origins=_saved_settings().cors_list(), trusted_proxies=trusted_proxies)
 
     @app.post(FOCUS_PATH, include_in_schema=False)
     def focus(request: Request) -> dict:
@@ -203,7 +211,11 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
         ui.run(shell.build, host=host, port=port, title=APP_NAME, native=native,
                reload=False, show=show and not native, dark=None, show_welcome_message=False,
                window_size=(1100, 780) if native else None, uvicorn_logging_level="warning",
-               favicon="🎧", storage_secret=server.storage_secret())
+               favicon="🎧", storage_secret=server.storage_secret(),
+               # uvicorn believes X-Forwarded-For/-Proto from 127.0.0.1 unless told otherwise:
+               # only a proxy named with --trusted-proxy may say who the client is.
+               proxy_headers=bool(trusted_proxies),
+               forwarded_allow_ips=list(trusted_proxies) or None)
     finally:
         lock.release()
     return 0

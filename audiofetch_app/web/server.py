@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,13 @@ from audiofetch_app import settings as settings_mod
 from audiofetch_app.core.store import Store
 from audiofetch_app.web.auth import LanAuth, LanGate
 from audiofetch_app.web.lan.access import LanAccess
+from audiofetch_app.web.lan.origin import (
+    CROSS_SITE_DETAIL,
+    STATE_CHANGING,
+    is_loopback_host,
+    own_origin,
+    refusal,
+)
 from audiofetch_app.web.lan.passwords import (
     PASSWORD_ENV,
     PasswordError,
@@ -27,6 +35,8 @@ from audiofetch_app.web.lan.tokens import TokenStore
 
 if TYPE_CHECKING:
     from audiofetch_app.sources.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 DOCS_PATH = "/docs"
 STORAGE_SECRET_FILE = "storage.secret"
@@ -98,8 +108,13 @@ def is_api(path: str) -> bool:
 
 def install(app: Any, get_runtime: Callable[[], Runtime], get_lan: Callable[[], LanAccess], *,
             lan: bool,
-            static_prefix: str, cors_origins: list[str], secure_cookie: bool = False) -> Any:
+            static_prefix: str, cors_origins: list[str], secure_cookie: bool = False,
+            trusted_proxies: Collection[str] = ()) -> Any:
     """Put the REST API in front of NiceGUI's app, and in LAN mode the login gate before both.
+
+    In front of everything, state-changing requests and websockets from another site's page
+    are refused (`FrontDoor`). `trusted_proxies` (set up in uvicorn, which rewrites the client
+    from X-Forwarded-For) only tells the front door not to insist on a loopback Host.
 
     The API is a FastAPI app of its own that the front door calls directly: REST requests
     skip NiceGUI's per-request middleware (browser storage is made for every cookie-less
@@ -160,7 +175,8 @@ def install(app: Any, get_runtime: Callable[[], Runtime], get_lan: Callable[[], 
         # NiceGUI adds its own middleware inside ui.run(), after this function has run, and
         # Starlette puts the last added outermost; wrapping the built stack is the only way
         # to stand in front of all of it.
-        return FrontDoor(api_entry, ui_entry(nicegui_stack()))
+        return FrontDoor(api_entry, ui_entry(nicegui_stack()), allowed_origins=cors_origins,
+                         loopback_host=not lan and not trusted_proxies)
 
     app.build_middleware_stack = build_middleware_stack
     app.state.audiofetch_api = api
@@ -168,17 +184,57 @@ def install(app: Any, get_runtime: Callable[[], Runtime], get_lan: Callable[[], 
 
 
 class FrontDoor:
-    """ASGI: REST paths go to the API app, everything else to NiceGUI."""
+    """ASGI: refuses cross-site writes, then sends REST paths to the API app and everything
+    else to NiceGUI.
 
-    def __init__(self, api: Any, ui: Any) -> None:
+    Every request passes here, in LAN mode and on loopback alike: a POST, PUT, PATCH or
+    DELETE, or a websocket, whose Origin or Sec-Fetch-Site names another site gets a 403
+    unless it carries a Bearer token or comes from a CORS origin Settings allows.
+    `loopback_host`: the server listens on loopback only, so its own origin must have a
+    loopback host (a page on a rebound DNS name is another site).
+    """
+
+    def __init__(self, api: Any, ui: Any, *, allowed_origins: Collection[str] = (),
+                 loopback_host: bool = False) -> None:
         self.api = api
         self.ui = ui
+        self.allowed_origins = frozenset(allowed_origins)
+        self.loopback_host = loopback_host
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] in ("http", "websocket") and is_api(scope.get("path", "")):
-            await self.api(scope, receive, send)
-        else:
-            await self.ui(scope, receive, send)
+        if scope["type"] in ("http", "websocket"):
+            if await self._refused_cross_site(scope, receive, send):
+                return
+            if is_api(scope.get("path", "")):
+                await self.api(scope, receive, send)
+                return
+        await self.ui(scope, receive, send)
+
+    async def _refused_cross_site(self, scope: Any, receive: Any, send: Any) -> bool:
+        websocket = scope["type"] == "websocket"
+        method = "WEBSOCKET" if websocket else str(scope.get("method", "")).upper()
+        if not websocket and method not in STATE_CHANGING:
+            return False
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        own = own_origin(scope.get("scheme", "http"), headers.get("host", ""))
+        if own is not None and self.loopback_host and not is_loopback_host(own[1]):
+            own = None
+        why = refusal(headers, own, self.allowed_origins)
+        if why is None:
+            return False
+        client = scope.get("client")
+        log.warning("Refused a cross-site %s %s from %s (%s)", method,
+                    scope.get("path", "")[:200], client[0] if client else "unknown", why)
+        if websocket:
+            await send({"type": "websocket.close", "code": 4403})
+            return True
+        from starlette.responses import JSONResponse
+
+        answer = JSONResponse({"detail": CROSS_SITE_DETAIL}, status_code=403,
+                              headers={"cache-control": "no-store"})
+        await answer(scope, receive, send)
+        return True
 
 
 class _LazyGate:
