@@ -21,11 +21,16 @@ import sys
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from audiofetch_app import APP_NAME
 from audiofetch_app import settings as settings_mod
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.instance import InstanceLock
+    from audiofetch_app.core.store import DamagedStore
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +119,9 @@ def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
             return 0
         print(str(exc), file=sys.stderr)
         return 1
+    damage = _database_damage()
+    if damage is not None:
+        return _recover(lock, damage, host, port, gui=mode == "gui")
     if lan:
         try:
             prepare_lan(password_file)
@@ -129,6 +137,47 @@ def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     lock.publish(url=url, token=token, pid=os.getpid())
     return _serve(lock, host, port, url, token, native=native, show=mode == "gui", lan=lan,
                   trusted_proxies=proxies)
+
+
+def _database_damage() -> DamagedStore | None:
+    """Open the database once before anything else does: damage is found here, whole."""
+    from audiofetch_app.core.store import DamagedStore, Store
+
+    try:
+        Store(settings_mod.db_path()).close()
+    except DamagedStore as exc:
+        return exc
+    return None
+
+
+def _recover(lock: InstanceLock, damage: DamagedStore, host: str, port: int, *,
+             gui: bool) -> int:
+    """Say what is damaged and how to restore it; in the window, offer the restore there.
+    Exits 1: AudioFetch did not start."""
+    from audiofetch_app.cli.common import restore_advice
+
+    print(str(damage), file=sys.stderr)
+    print(restore_advice(damage), file=sys.stderr)
+    try:
+        if gui and (native_available() or webbrowser_available()):
+            from nicegui import ui
+
+            from audiofetch_app.ui import recovery
+
+            native = native_available()
+            ui.run(lambda: recovery.build(damage), host=host, port=free_port(host, port),
+                   title=APP_NAME, native=native, reload=False, show=not native,
+                   show_welcome_message=False, favicon="🎧", window_size=(720, 360)
+                   if native else None, uvicorn_logging_level="warning")
+    finally:
+        lock.release()
+    return 1
+
+
+def webbrowser_available() -> bool:
+    """A browser can be opened for the user (there is a screen, or it is not Linux)."""
+    return not sys.platform.startswith("linux") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def lan_addresses() -> list[str]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from audiofetch_app.core import targets
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.job_record import JobState
+from audiofetch_app.core.store import DamagedStore, StoreError
 from audiofetch_app.sources.runtime import AlreadyRunning, Runtime, open_runtime
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -17,12 +19,28 @@ EXIT_PAUSED = 75  # sysexits' EX_TEMPFAIL: Telegram asked to wait; the job goes 
 
 
 async def open_runtime_or_say_why() -> Runtime | None:
-    """The runtime, or None after saying (on stderr) that another AudioFetch has the folder."""
+    """The runtime, or None after saying (on stderr) why it cannot open: another AudioFetch
+    has the folder, or the database is damaged (and how to restore its good copy)."""
     try:
         return await open_runtime(console_log=True)
     except AlreadyRunning as exc:
         print(str(exc), file=sys.stderr)
-        return None
+    except DamagedStore as exc:
+        print(str(exc), file=sys.stderr)
+        print(restore_advice(exc), file=sys.stderr)
+    except StoreError as exc:
+        print(str(exc), file=sys.stderr)
+    return None
+
+
+def restore_advice(exc: DamagedStore) -> str:
+    """How to get going again after `exc`, in one sentence."""
+    if exc.good_copy is None:
+        return (f"There is no earlier good copy; move {exc.path.name} out of the data folder "
+                "to start with an empty history and settings.")
+    when = datetime.fromtimestamp(exc.good_copy.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    return (f"A good copy from {when} is kept beside it: run `audiofetch restore-database` to "
+            "put it back (the damaged file is kept too).")
 
 
 async def follow_job(runtime: Runtime, job_id: str) -> int:

@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_telegram(sub.add_parser("telegram", help="Telegram login, sessions, sources and sync"))
 
+    sub.add_parser("restore-database", help="put back the last good copy of a damaged "
+                   "database (the damaged file is kept beside it)")
+
     jobs = sub.add_parser("jobs", help="list, resume, retry or delete jobs")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
     listing = jobs_sub.add_parser("list", help="list jobs, newest first (the default)")

@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +26,55 @@ SECRETS = "secrets"
 
 class StoreError(Exception):
     """The database could not be read or written; the message says why in plain words."""
+
+
+class DamagedStore(StoreError):
+    """The database file is not AudioFetch's JSON; `good_copy` is the last copy that was."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        self.path = path
+        self.good_copy = good_copy_path(path) if good_copy_path(path).is_file() else None
+        super().__init__(f"The database {path} is damaged ({why}), so AudioFetch did not "
+                         "start; nothing in it was changed.")
+
+
+def good_copy_path(path: Path) -> Path:
+    """Where the last database that read cleanly is kept (made at each start)."""
+    return path.with_name(path.name + ".good")
+
+
+def parse_database(raw: bytes, path: Path) -> dict[str, dict[str, Any]]:
+    """The tables in a database file's bytes; DamagedStore says what is wrong.
+
+    An empty file is damage, not a new start: AudioFetch never writes one (a new database
+    is no file at all), so an empty one means the disk or another program lost its data.
+    """
+    if not raw.strip():
+        raise DamagedStore(path, "the file is empty")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DamagedStore(path, "the file is not text") from None
+    except json.JSONDecodeError as exc:
+        raise DamagedStore(path, f"{exc.msg} at line {exc.lineno}") from None
+    if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+        raise DamagedStore(path, "the file holds JSON, but not AudioFetch's tables")
+    return data
+
+
+def restore_good_copy(path: Path) -> Path:
+    """Put the last good copy back in place of a damaged database; the damaged file is kept
+    beside it (returned). StoreError when there is no good copy."""
+    good = good_copy_path(path)
+    if not good.is_file():
+        raise StoreError(f"There is no earlier good copy of {path} to restore.")
+    data = good.read_bytes()
+    parse_database(data, good)
+    kept = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    if path.exists():
+        os.replace(path, kept)
+    atomic_write_bytes(path, data, mode=0o600)
+    return kept
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
@@ -66,14 +116,17 @@ class AtomicJSONStorage(Storage):
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return {}
-        if not raw.strip():
-            return {}
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise StoreError(
-                f"The database {self.path} is damaged and could not be read ({exc.msg})."
-            ) from exc
+        except OSError as exc:
+            raise StoreError(f"Could not read {self.path}: {exc.strerror or exc}.") from exc
+        data = parse_database(raw, self.path)
+        # This file reads cleanly: keep it as the copy to go back to if it is ever damaged.
+        good = good_copy_path(self.path)
+        with contextlib.suppress(OSError):
+            kept = good.stat() if good.is_file() else None
+            now = self.path.stat()
+            if kept is None or kept.st_size != now.st_size or kept.st_mtime < now.st_mtime:
+                atomic_write_bytes(good, raw, mode=0o600)
+        return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -104,6 +157,11 @@ class Store:
         self._lock = threading.RLock()
         _remove_stale_temp_files(self.path)
         self._db = TinyDB(self.path, storage=AtomicJSONStorage)
+        try:
+            self._db.storage.read()  # damage shows now, at open, not at the first query
+        except StoreError:
+            self._db.close()
+            raise
 
     def table(self, name: str) -> Table:
         return self._db.table(name)
