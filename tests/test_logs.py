@@ -43,3 +43,22 @@ def test_file_log_has_job_id_and_no_secrets(tmp_path: Path, capsys) -> None:
 def test_redact_keeps_ordinary_text() -> None:
     assert redact("Downloaded 12 segments from example.com") == (
         "Downloaded 12 segments from example.com")
+
+
+def test_the_log_file_and_its_folder_are_private(tmp_path: Path) -> None:
+    """The log names URLs, titles and channels: 0600 and 0700, as for the database; a file
+    and folder left readable by an older version are closed too."""
+    import logging
+
+    from audiofetch_app.core import logs
+
+    folder = tmp_path / "logs"
+    folder.mkdir(mode=0o755)
+    (folder / logs.LOG_FILE_NAME).write_text("old line\n")
+    (folder / logs.LOG_FILE_NAME).chmod(0o644)
+    path = logs.setup_logging(folder, console=False)
+    logging.getLogger("audiofetch_app.test").info("a line")
+    assert path is not None
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "a line" in path.read_text()

@@ -61,3 +61,17 @@ def test_unique_path(tmp_path: Path) -> None:
     assert unique_path(first) == first
     first.write_text("x")
     assert unique_path(first) == tmp_path / "song (2).mp3"
+
+
+FAMILY_EMOJI = "Family \U0001F468\u200d\U0001F469\u200d\U0001F467"
+PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("3pm\u202eexe.mp3", "3pmexe.mp3"),  # RIGHT-TO-LEFT OVERRIDE: would show as "3pm3pm.exe"
+    ("a\u2066b\u2069c\u200fd\u061ce\ufefff", "abcdef"),  # isolates, marks, BOM
+    (FAMILY_EMOJI, FAMILY_EMOJI),  # zero-width joiners hold the emoji together
+    (PERSIAN, PERSIAN),  # the zero-width non-joiner is part of the spelling
+])
+def test_invisible_format_characters_go_but_joiners_stay(text: str, expected: str) -> None:
+    assert safe_filename(text) == expected

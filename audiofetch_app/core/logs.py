@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import logging.handlers
+import os
 import re
 import sys
 import threading
@@ -74,6 +76,18 @@ class RedactingFormatter(logging.Formatter):
 _handlers: list[logging.Handler] = []
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files only their owner can read (mode 0600, like the database):
+    URLs, titles and channel names are nobody else's business."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if hasattr(os, "fchmod"):  # a file made by an older version (not on Windows)
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, 0o600)
+        return os.fdopen(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
 def setup_logging(log_dir: Path | None, console_level: int = logging.INFO,
                   console: bool = True) -> Path | None:
     """Install the console and file handlers on the `audiofetch_app` logger (idempotent)."""
@@ -96,9 +110,11 @@ def setup_logging(log_dir: Path | None, console_level: int = logging.INFO,
             _handlers.append(handler)
     log_path = None
     if log_dir is not None:
-        log_dir.mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # a folder made by an older version
+            os.chmod(log_dir, 0o700)
         log_path = log_dir / LOG_FILE_NAME
-        file_handler = logging.handlers.RotatingFileHandler(
+        file_handler = PrivateRotatingFileHandler(
             log_path, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8"
         )
         file_handler.setLevel(logging.DEBUG)

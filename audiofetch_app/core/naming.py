@@ -16,6 +16,10 @@ _WINDOWS_RESERVED = {
     *(f"COM{i}" for i in range(1, 10)),
     *(f"LPT{i}" for i in range(1, 10)),
 }
+# Invisible format characters (Unicode category Cf) are dropped, bidirectional controls such
+# as U+202E above all: they make "3pm\u202eexe.mp3" read as an .exe ("Trojan Source",
+# CVE-2021-42574). The zero-width joiner and non-joiner stay: emoji and Persian need them.
+_KEPT_FORMAT = {"\u200c", "\u200d"}
 MAX_NAME_BYTES = 200  # leaves room for ".part" and a "(2)" under the usual 255-byte limit
 
 
@@ -26,6 +30,8 @@ class TemplateError(ValueError):
 def safe_filename(name: str, fallback: str = "audio", max_bytes: int = MAX_NAME_BYTES) -> str:
     """Turn any text into one path component that every common file system accepts."""
     name = unicodedata.normalize("NFC", str(name))
+    name = "".join(ch for ch in name
+                   if ch in _KEPT_FORMAT or unicodedata.category(ch) != "Cf")
     name = re.sub(r"\s+", " ", name)  # tabs and newlines from page titles become spaces
     name = re.sub(r"\s*:\s+", " - ", name)  # "Chapter 3: Home" reads better as "Chapter 3 - Home"
     name = _FORBIDDEN.sub("_", name).strip().strip(".").strip()
