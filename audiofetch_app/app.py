@@ -27,6 +27,7 @@ import httpx
 
 from audiofetch_app import APP_NAME
 from audiofetch_app import settings as settings_mod
+from audiofetch_app.core import address_guard
 
 if TYPE_CHECKING:
     from audiofetch_app.core.instance import InstanceLock
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run("gui")
     if command == "serve":
         return run("serve", host=args.host, port=args.port, password_file=args.password_file,
-                   trusted_proxies=args.trusted_proxy)
+                   trusted_proxies=args.trusted_proxy, allow_networks=args.allow_network)
     return cli.run(args)
 
 
@@ -97,7 +98,8 @@ def reach_running(info: dict, mode: str) -> bool:
 
 
 def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-        password_file: Path | None = None, trusted_proxies: Sequence[str] = ()) -> int:
+        password_file: Path | None = None, trusted_proxies: Sequence[str] = (),
+        allow_networks: Sequence[str] = ()) -> int:
     """Serve the app until the window closes or the process is stopped."""
     from audiofetch_app.sources.runtime import AlreadyRunning, acquire_instance
     from audiofetch_app.web.lan.origin import trusted_proxies as parse_proxies
@@ -105,6 +107,7 @@ def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
 
     try:
         proxies = parse_proxies(trusted_proxies)
+        networks = address_guard.parse_networks(allow_networks)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -136,7 +139,7 @@ def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     token = secrets.token_urlsafe(16)
     lock.publish(url=url, token=token, pid=os.getpid())
     return _serve(lock, host, port, url, token, native=native, show=mode == "gui", lan=lan,
-                  trusted_proxies=proxies)
+                  trusted_proxies=proxies, allowed_networks=networks)
 
 
 def _database_damage() -> DamagedStore | None:
@@ -192,7 +195,8 @@ def lan_addresses() -> list[str]:
 
 
 def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
-           show: bool, lan: bool = False, trusted_proxies: Sequence[str] = ()) -> int:
+           show: bool, lan: bool = False, trusted_proxies: Sequence[str] = (),
+           allowed_networks: Sequence[address_guard.IPNetwork] = ()) -> int:
     import nicegui
     from fastapi import Request
     from nicegui import app, ui
@@ -208,6 +212,7 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
 
     async def startup() -> None:
         runtime = await open_runtime(lock=lock)
+        runtime.jobs.allowed_networks = list(allowed_networks)
         lans.append(LanAccess(runtime.store, runtime.settings))
         state.set_lan(lans[0])
         state.set_runtime(runtime)

@@ -60,6 +60,9 @@ class Settings:
     # Where downloads go instead of the folder: a checked storage target spec (core.targets),
     # {} for the download folder.
     download_target: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Networks that downloads asked for from other devices may reach besides the internet
+    # (a NAS on the LAN): CIDR ranges, one per line. The person at this computer reaches all.
+    allowed_networks: str = ""
     workers: int = 8
     space_workers: int = 16
     max_running_jobs: int = 3
@@ -83,6 +86,9 @@ class Settings:
                 .splitlines() if o.strip()]
 
     def validate(self) -> None:
+        from audiofetch_app.core.address_guard import parse_networks
+
+        parse_networks(str(self.allowed_networks))  # ValueError with a sentence
         if not isinstance(self.download_target, dict):
             raise ValueError("The download target must be a target spec.")
         if not 1 <= int(self.workers) <= 64:

@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a reverse proxy (address or network; repeat or separate with "
                             "commas) whose X-Forwarded-For and X-Forwarded-Proto are believed; "
                             "without one they are ignored")
+    serve.add_argument("--allow-network", action="append", default=[], metavar="CIDR",
+                       help="a network that downloads asked for from other devices may reach "
+                            "(a NAS: 192.168.1.20 or 192.168.1.0/24; repeatable); otherwise "
+                            "they reach only the internet")
 
     get = sub.add_parser("get", help="download a direct audio link or HLS audio playlist")
     get.add_argument("url")

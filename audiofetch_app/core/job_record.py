@@ -61,6 +61,9 @@ class Job:
     status: str = ""  # what a running job is doing now ("waiting 25 s for Telegram")
     resume_at: float | None = None  # a paused job queues itself again at this time
     detail: dict[str, Any] = field(default_factory=dict)  # source-specific data to resume
+    # Asked for by someone else on the network (a LAN client): the job may reach only the
+    # addresses core.address_guard permits them.
+    from_network: bool = False
 
     @property
     def key(self) -> str:

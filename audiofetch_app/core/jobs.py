@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audiofetch_app.core import job_targets, registry
+from audiofetch_app.core import address_guard, job_targets, registry
 from audiofetch_app.core.job_context import (
     JobContext,
     JobError,
@@ -20,14 +20,9 @@ from audiofetch_app.core.job_context import (
     user_message,
 )
 from audiofetch_app.core.job_files import remove_paths, upsert_jobs
-from audiofetch_app.core.job_record import (
-    ACTIVE_STATES,
-    RESUMABLE_STATES,
-    Job,
-    JobEvent,
-    JobState,
-)
+from audiofetch_app.core.job_record import ACTIVE_STATES, RESUMABLE_STATES, Job, JobEvent, JobState
 from audiofetch_app.core.logs import current_job_id
+from audiofetch_app.core.net_errors import strip_query
 from audiofetch_app.core.store import JOBS, Store, StoreError
 from audiofetch_app.settings import Settings, SettingsService
 
@@ -69,6 +64,7 @@ class JobManager:
         self._closing = False
         # Set by a face that collects streamed output (REST's /api/stream); see JobContext.
         self.stream_consumer: StreamConsumer | None = None
+        self.allowed_networks: list[address_guard.IPNetwork] = []  # serve --allow-network
         if settings is not None:
             self._max_running = settings.get().max_running_jobs
             settings.subscribe(self._on_settings)
@@ -173,14 +169,17 @@ class JobManager:
     # -- actions ----------------------------------------------------------------------------
 
     async def submit(self, kind: str, url: str, options: dict[str, Any] | None = None,
-                     title: str = "") -> Job:
-        """Queue a job; the same kind, URL and options while one is active returns that one."""
+                     title: str = "", *, from_network: bool = False) -> Job:
+        """Queue a job; the same kind, URL and options while one is active returns that one.
+        `from_network`: a LAN client asked for it (see core.address_guard)."""
         if not self._started:
             await self.start()
         registry.get(kind)  # unknown kinds fail here, before anything is stored
-        job = Job(kind=kind, url=url.strip(), options=dict(options or {}), title=title)
+        job = Job(kind=kind, url=url.strip(), options=dict(options or {}), title=title,
+                  from_network=from_network)
         for existing in self._jobs.values():
-            if existing.active and existing.key == job.key:
+            if existing.active and existing.key == job.key and \
+                    existing.from_network == from_network:
                 return existing.copy()
         self._jobs[job.id] = job
         await self._write([job])
@@ -253,6 +252,11 @@ class JobManager:
 
     # -- running ----------------------------------------------------------------------------
 
+    def address_policy(self) -> address_guard.AddressPolicy:
+        """What a LAN client's job may reach (Settings, and `serve --allow-network`)."""
+        saved = self._settings.get().allowed_networks if self._settings else ""
+        return address_guard.policy_for(saved, self.allowed_networks)
+
     def _pump(self) -> None:
         if self._closing:
             return
@@ -273,6 +277,7 @@ class JobManager:
 
     async def _run(self, job: Job) -> None:
         token = current_job_id.set(job.id)
+        address_guard.current.set(self.address_policy() if job.from_network else None)
         ctx = JobContext(job, self._output_dir(job),
                          self._settings.get() if self._settings else Settings(), self._changed,
                          secrets=self._secrets, stream_consumer=self.stream_consumer)
@@ -283,7 +288,7 @@ class JobManager:
             job.items_done = 0
             await self._write([job])
             self._emit("updated", job)
-            log.info("Started %s job for %s", job.kind, _loggable_url(job.url))
+            log.info("Started %s job for %s", job.kind, strip_query(job.url))
             await registry.get(job.kind).run(ctx)
             await job_targets.deliver(job, ctx.settings, self._secrets)
         except JobPaused as paused:
@@ -334,7 +339,7 @@ class JobManager:
         job.finished_at = time.time()
         if state == JobState.DONE and job.bytes_total is None:
             job.bytes_total = job.bytes_done
-        log.info("Job %s: %s%s", state.value, job.title or _loggable_url(job.url),
+        log.info("Job %s: %s%s", state.value, job.title or strip_query(job.url),
                  f" ({error})" if error else "")
         try:
             await self._write([job])
@@ -390,7 +395,3 @@ class JobManager:
                 await self._flush()
             except StoreError:
                 log.exception("Could not save job progress")
-
-
-def _loggable_url(url: str) -> str:
-    return url.split("?", 1)[0]

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import httpx
 
+from audiofetch_app.core import address_guard
 from audiofetch_app.core.cookies import CookieFormatError, parse_cookies_txt
 from audiofetch_app.core.net_errors import (
     CookieFileError,
@@ -80,17 +81,22 @@ def make_client(*, cookies: httpx.Cookies | dict[str, str] | None = None,
                 referer: str | None = None, headers: dict[str, str] | None = None,
                 timeout: float = 30.0, max_connections: int = 32,
                 proxy: str | None = None) -> httpx.AsyncClient:
-    """An AsyncClient that looks like a desktop browser, follows redirects and pools widely."""
+    """An AsyncClient that looks like a desktop browser, follows redirects and pools widely;
+    inside a LAN client's job it reaches only what `address_guard.current` permits."""
     base = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Language": "en-US,en;q=0.9"}
     if referer:
         base["Referer"] = referer
     base.update(headers or {})
+    limits = httpx.Limits(max_connections=max_connections,
+                          max_keepalive_connections=max_connections)
+    # A LAN client's job (see core.address_guard): every connection is checked.
+    policy = address_guard.current.get()
+    transport = address_guard.guarded_transport(policy, limits=limits) if policy else None
     return httpx.AsyncClient(
-        headers=base, cookies=cookies, follow_redirects=True, http2=False, proxy=proxy,
+        headers=base, cookies=cookies, follow_redirects=True, http2=False,
+        proxy=None if transport else proxy, transport=transport,
         # No pool timeout: waiting for a free connection is queueing, not a failure.
-        timeout=httpx.Timeout(timeout, connect=15.0, pool=None),
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_connections),
+        timeout=httpx.Timeout(timeout, connect=15.0, pool=None), limits=limits,
     )
 
 

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from audiofetch_app.core import registry, targets
+from audiofetch_app.core import address_guard, registry, targets
 from audiofetch_app.core.job_record import Job
 from audiofetch_app.core.registry import JobOptions, Link, Preview, Services
 
@@ -41,22 +41,33 @@ def options_for(kind: str, options: Mapping[str, Any] | JobOptions | None) -> Jo
 
 
 async def preview(runtime: Runtime | None, url: str, kind: str = "auto",
-                  options: Mapping[str, Any] | JobOptions | None = None) -> Preview:
+                  options: Mapping[str, Any] | JobOptions | None = None, *,
+                  from_network: bool = False) -> Preview:
     """What `url` holds before anything is saved (a source's Preview subclass: a Space's
-    metadata, a page's tracks). JobError or NetError with a sentence when it cannot tell."""
+    metadata, a page's tracks). JobError or NetError with a sentence when it cannot tell.
+    `from_network`: a LAN client asks, so only what core.address_guard permits is fetched."""
     link = recognise(url, kind)
     source = registry.get(link.kind)
     typed = options_for(link.kind, options)
     if source.preview is None:
         return Preview(link, source.title(link) if source.title else link.url)
-    return await source.preview(link, typed, runtime)
+    policy = runtime.jobs.address_policy() if from_network and runtime else None
+    if from_network and policy is None:
+        policy = address_guard.AddressPolicy()
+    token = address_guard.current.set(policy)
+    try:
+        return await source.preview(link, typed, runtime)
+    finally:
+        address_guard.current.reset(token)
 
 
 async def submit(runtime: Runtime, url: str, kind: str = "auto",
                  options: Mapping[str, Any] | JobOptions | None = None, *,
-                 title: str = "") -> Job:
+                 title: str = "", from_network: bool = False) -> Job:
     """Queue a job for `url` and return it. The link is recognised and made canonical by
-    its source, and the options are checked there; JobError with a sentence if not."""
+    its source, and the options are checked there; JobError with a sentence if not.
+    `from_network`: a LAN client asks, so the job reaches only what core.address_guard
+    permits."""
     link = recognise(url, kind)
     source = registry.get(link.kind)
     typed = options_for(link.kind, options)
@@ -66,4 +77,5 @@ async def submit(runtime: Runtime, url: str, kind: str = "auto",
         typed.target = await asyncio.to_thread(
             targets.check_spec, typed.target, runtime.settings.get().download_path(),
             runtime.vault)
-    return await runtime.jobs.submit(link.kind, link.url, typed.to_dict(), title=title)
+    return await runtime.jobs.submit(link.kind, link.url, typed.to_dict(), title=title,
+                                     from_network=from_network)

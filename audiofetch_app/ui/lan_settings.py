@@ -7,6 +7,7 @@ from typing import Protocol
 from nicegui import ui
 
 from audiofetch_app.sources.runtime import Runtime
+from audiofetch_app.ui import state
 
 HELP = ("Share AudioFetch with your household or team: start it with "
         "`audiofetch serve --host 0.0.0.0`. Nobody gets in without this password; it is "
@@ -50,6 +51,13 @@ class LanSettings:
                 "Origins allowed to call the REST API from a browser (one per line, e.g. "
                 "chrome-extension://<id>); applies at the next start").classes("w-full") \
                 .props("autogrow").mark("lan-origins")
+            self.networks = ui.textarea(
+                "Networks that downloads asked for from other devices may reach (a NAS: "
+                "192.168.1.20 or 192.168.1.0/24, one per line); otherwise only the internet. "
+                "Only this computer can change it.").classes("w-full").props("autogrow") \
+                .mark("lan-networks")
+            if state.from_network():
+                self.networks.disable()
 
     def load(self) -> None:
         current = self.runtime.settings.get()
@@ -57,6 +65,7 @@ class LanSettings:
         self.confirm.set_value("")
         self.hours.set_value(current.lan_session_hours)
         self.origins.set_value("\n".join(current.cors_list()))
+        self.networks.set_value(current.allowed_networks)
         self._show_status()
 
     def _show_status(self) -> None:
@@ -65,7 +74,12 @@ class LanSettings:
 
     def changes(self) -> dict[str, object]:
         """The plain settings to save with the rest; raises ValueError with a sentence."""
-        return {"lan_session_hours": float(self.hours.value or 24),
+        changes: dict[str, object] = {}
+        if self.networks.enabled:  # a LAN client may not widen what its own jobs reach
+            changes["allowed_networks"] = "\n".join(
+                line.strip() for line in (self.networks.value or "").splitlines()
+                if line.strip())
+        return changes | {"lan_session_hours": float(self.hours.value or 24),
                 "cors_origins": "\n".join(line.strip() for line in
                                           (self.origins.value or "").splitlines()
                                           if line.strip())}

@@ -17,6 +17,7 @@ from audiofetch_app.sources.page.downloader import planned_extension
 from audiofetch_app.sources.page.finder import PagePreview
 from audiofetch_app.sources.page.options import track_dicts
 from audiofetch_app.sources.runtime import Runtime
+from audiofetch_app.ui import state
 
 HEAD_TIMEOUT = 5.0
 COLUMNS = [
@@ -48,6 +49,7 @@ class PageTab:
     def __init__(self, runtime: Runtime, on_started) -> None:
         self.runtime = runtime
         self.on_started = on_started
+        self.from_network = state.from_network()  # a LAN client's browser
         self.found: PagePreview | None = None
         self.job_id: str | None = None
         settings = runtime.settings.get()
@@ -89,7 +91,8 @@ class PageTab:
         self.status.set_text("Looking for audio…")
         self.find_button.props("loading")
         try:
-            found = await sources.preview(self.runtime, link.url, link.kind)
+            found = await sources.preview(self.runtime, link.url, link.kind,
+                                          from_network=self.from_network)
             assert isinstance(found, PagePreview)
             self.found = found
             self._show_tracks()
@@ -131,7 +134,8 @@ class PageTab:
         found = self.found
         if found.link.kind != sources.page.KIND:
             # The link was the audio itself: save it as it is, no archive around one file.
-            job = await sources.submit(self.runtime, found.link.url, found.link.kind)
+            job = await sources.submit(self.runtime, found.link.url, found.link.kind,
+                                       from_network=self.from_network)
             ui.notify(f"Started: {job.title}", type="info")
             self.on_started()
             return
@@ -142,7 +146,7 @@ class PageTab:
                    "tracks": track_dicts([t for t in found.tracks if t.url in wanted])}
         try:
             job = await sources.submit(self.runtime, found.link.url, found.link.kind, options,
-                                       title=name)
+                                       title=name, from_network=self.from_network)
         except JobError as exc:
             ui.notify(str(exc), type="negative")
             return

@@ -9,6 +9,7 @@ from audiofetch_app.core import net
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.sources.runtime import Runtime
 from audiofetch_app.sources.spaces import SpacePreview
+from audiofetch_app.ui import state
 
 STATE_WORDS = {"Running": "live now", "Ended": "ended", "NotStarted": "scheduled",
                "PrePublished": "scheduled", "Canceled": "cancelled", "TimedOut": "timed out"}
@@ -18,6 +19,7 @@ class SpacesTab:
     def __init__(self, runtime: Runtime, on_started) -> None:
         self.runtime = runtime
         self.on_started = on_started
+        self.from_network = state.from_network()  # a LAN client's browser
         ui.label("X Spaces").classes("text-h6")
         ui.label("Paste a Space link to see it and save its recording (replays, or live "
                  "Spaces from their start). Direct audio links work here too.") \
@@ -46,7 +48,8 @@ class SpacesTab:
         with self.card:
             spinner = ui.spinner(size="lg")
         try:
-            found = await sources.preview(self.runtime, link.url, link.kind)
+            found = await sources.preview(self.runtime, link.url, link.kind,
+                                          from_network=self.from_network)
             assert isinstance(found, SpacePreview)
         except (JobError, net.NetError) as exc:
             self.card.clear()
@@ -94,7 +97,8 @@ class SpacesTab:
             link = sources.recognise(url)
             # This tab saves Spaces and audio links; a page's link is fetched as it is.
             kind = sources.direct.KIND if link.kind == sources.page.KIND else link.kind
-            job = await sources.submit(self.runtime, url, kind, {"format": self.format.value})
+            job = await sources.submit(self.runtime, url, kind, {"format": self.format.value},
+                                       from_network=self.from_network)
         except JobError as exc:
             ui.notify(str(exc), type="negative")
             return

@@ -35,3 +35,14 @@ def lan() -> LanControl:
     if _lan is None:
         raise RuntimeError("AudioFetch is still starting.")
     return _lan
+
+
+def from_network() -> bool:
+    """The browser of the page being built or used is on another device (a LAN client)."""
+    from nicegui import ui
+
+    from audiofetch_app.core.address_guard import is_network_peer
+
+    request = getattr(ui.context.client, "request", None)
+    client = getattr(request, "client", None)
+    return is_network_peer(getattr(client, "host", None))

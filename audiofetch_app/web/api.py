@@ -5,16 +5,20 @@ Thin on purpose: every route calls the same services the window and the CLI use.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from audiofetch_app import sources
 from audiofetch_app.core import registry, targets
+from audiofetch_app.core.address_guard import is_network_peer
 from audiofetch_app.core.job_context import JobError
+from audiofetch_app.core.net_errors import NetError
 from audiofetch_app.web import streams
 
 if TYPE_CHECKING:
@@ -32,6 +36,11 @@ class DownloadRequest(BaseModel):
     # Where to save instead of the download folder: an address ("/music", "s3://bucket/x")
     # or a target spec ({"type": ..., with the kind's fields}); see GET /api/targets.
     target: str | dict[str, Any] | None = None
+
+
+def from_network(request: Request) -> bool:
+    """The request came from another device (not this computer)."""
+    return is_network_peer(request.client.host if request.client else None)
 
 
 def job_json(job: Any) -> dict[str, Any]:
@@ -53,7 +62,7 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
         return job
 
     @router.post("/download")
-    async def start_download(request: DownloadRequest) -> dict[str, str]:
+    async def start_download(request: DownloadRequest, http: Request) -> dict[str, str]:
         raw = {"name": request.name, "workers": request.workers, "plugin": request.plugin,
                "zip": request.zip, "stream": request.stream or None}
         try:
@@ -71,10 +80,22 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
             if request.stream:
                 jobs().stream_consumer = streams.hub.produce  # this face collects the ZIP
             job = await sources.submit(get_runtime(), link.url, link.kind, given,
-                                       title=request.name or "")
+                                       title=request.name or "",
+                                       from_network=from_network(http))
         except JobError as exc:
             raise HTTPException(422, detail=str(exc)) from exc
         return {"job_id": job.id}
+
+    @router.get("/preview")
+    async def preview(http: Request, url: str = Query(max_length=4096),
+                      kind: str = Query(default="auto", max_length=40)) -> dict[str, Any]:
+        """What a link holds before downloading: a Space's metadata, a page's tracks."""
+        try:
+            found = await sources.preview(get_runtime(), url, kind,
+                                          from_network=from_network(http))
+        except (JobError, NetError) as exc:
+            raise HTTPException(422, detail=str(exc)) from exc
+        return jsonable_encoder(dataclasses.asdict(found))
 
     @router.get("/targets")
     async def target_kinds() -> list[dict[str, Any]]:

@@ -83,9 +83,10 @@ class _Route:
 
 
 class FakeServer:
-    """HTTP server on 127.0.0.1:<free port>, serving from a background thread."""
+    """HTTP server on 127.0.0.1:<free port> (or another loopback address such as 127.0.0.2,
+    for a second host), serving from a background thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.hits: dict[str, int] = {}
         self.requests: list[Request] = []
         self.errors: list[BaseException] = []  # exceptions raised by callable routes
@@ -93,7 +94,7 @@ class FakeServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server((host, 0), _Handler)
         self._httpd.fake = self
         host, port = self._httpd.server_address[:2]
         self.url = f"http://{host}:{port}"

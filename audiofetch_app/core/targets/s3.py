@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from audiofetch_app.core import address_guard
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.logs import register_secret
 
@@ -302,6 +303,9 @@ def spec_from_text(text: str) -> dict[str, Any]:
 
 
 def open_target(spec: dict[str, Any], *, staging: Path, secrets: Vault | None) -> S3Target:
+    """The target; for a LAN client's job the endpoint must be an address it may reach."""
+    if spec.get("endpoint_url"):
+        address_guard.check_url(spec["endpoint_url"])
     return S3Target.open(spec, staging=staging, secrets=secrets)
 
 
