@@ -63,6 +63,7 @@ class Settings:
     # Networks that downloads asked for from other devices may reach besides the internet
     # (a NAS on the LAN): CIDR ranges, one per line. The person at this computer reaches all.
     allowed_networks: str = ""
+    max_filesize: int = 4 << 30  # bytes: a larger download stops with a sentence
     workers: int = 8
     space_workers: int = 16
     max_running_jobs: int = 3
@@ -89,6 +90,8 @@ class Settings:
         from audiofetch_app.core.address_guard import parse_networks
 
         parse_networks(str(self.allowed_networks))  # ValueError with a sentence
+        if not 1 << 20 <= int(self.max_filesize) <= 1 << 50:
+            raise ValueError("The largest download must be at least 1 MiB.")
         if not isinstance(self.download_target, dict):
             raise ValueError("The download target must be a target spec.")
         if not 1 <= int(self.workers) <= 64:

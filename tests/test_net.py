@@ -245,7 +245,7 @@ async def test_max_bytes_exceeded_leaves_nothing(http_server, client, tmp_path, 
     with pytest.raises(TooLargeError) as caught:
         await net.download(client, http_server.url_for("/big.mp3"), dest,
                            max_bytes=512 * 1024, chunk_size=64 * 1024)
-    assert "larger than the limit of 0.5 MB" in str(caught.value)
+    assert "larger than the limit of 512 KiB (--max-filesize, or Settings)." in str(caught.value)
     assert not dest.exists() and not part_of(dest).exists()
 
 

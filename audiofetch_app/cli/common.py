@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from audiofetch_app.core import targets
+from audiofetch_app.core import targets, transfer_limits
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.job_record import JobState
 from audiofetch_app.core.store import DamagedStore, StoreError
@@ -118,3 +118,14 @@ def ask_secret(label: str) -> str:
 def download_target(args: argparse.Namespace) -> dict[str, Any] | None:
     """`--target ADDRESS` of get, page and space (`-o DIR` is their output_dir)."""
     return target_spec(args, ask_secret) if getattr(args, "target", None) else None
+
+
+def max_filesize(args: argparse.Namespace) -> int | None:
+    """`--max-filesize SIZE` in bytes; JobError with a sentence for a bad size."""
+    text = getattr(args, "max_filesize", None)
+    if text is None:
+        return None
+    try:
+        return transfer_limits.parse_size(text)
+    except ValueError as exc:
+        raise JobError(f"--max-filesize: {exc}") from None

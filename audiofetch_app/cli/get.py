@@ -10,6 +10,7 @@ from audiofetch_app.cli.common import (
     EXIT_USAGE,
     download_target,
     follow_job,
+    max_filesize,
     open_runtime_or_say_why,
     output_dir,
 )
@@ -21,6 +22,7 @@ async def get_command(args: argparse.Namespace) -> int:
 
     try:
         raw = {"output_dir": output_dir(args), "target": download_target(args),
+               "max_filesize": max_filesize(args),
                "name": args.name, "format": args.format,
                "referer": args.referer, "workers": args.workers}
         link = sources.recognise(args.url, sources.direct.KIND)

@@ -12,6 +12,7 @@ from audiofetch_app.cli.common import (
     cookies_file,
     download_target,
     follow_job,
+    max_filesize,
     open_runtime_or_say_why,
     output_dir,
 )
@@ -39,6 +40,7 @@ async def page_command(args: argparse.Namespace) -> int:
 
     try:
         raw = {"output_dir": output_dir(args), "target": download_target(args),
+               "max_filesize": max_filesize(args),
                "name": args.name, "plugin": args.plugin,
                "workers": args.workers, "zip": args.zip, "cookies_file": cookies_file(args)}
         link = sources.recognise(args.url, sources.page.KIND)

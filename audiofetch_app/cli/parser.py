@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("url")
     get.add_argument("-o", "--output", type=Path, help="folder to save into")
     add_target_options(get)
+    add_limit_options(get)
     get.add_argument("--name", help="file name to use (without extension)")
     get.add_argument("--format", choices=["m4a", "mp3"], help="output format for HLS audio")
     get.add_argument("--referer", help="Referer header some servers require")
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("url", nargs="?", help="the Space link (or its id)")
     space.add_argument("-o", "--output", type=Path, help="folder to save into")
     add_target_options(space)
+    add_limit_options(space)
     space.add_argument("--format", choices=["m4a", "mp3"])
     space.add_argument("--cookies", type=Path, help="a Netscape cookies.txt with auth_token/ct0")
     space.add_argument("--workers", type=int, help="parallel chunk downloads (default 16)")
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     page.add_argument("name", nargs="?", help="a name for the collection (ZIP or folder)")
     page.add_argument("-o", "--output", type=Path, help="folder to save into")
     add_target_options(page)
+    add_limit_options(page)
     page.add_argument("--plugin", help="use only this player family")
     page.add_argument("--workers", type=int, help="parallel track downloads, 1 to 20 (5)")
     page.add_argument("--zip", action=argparse.BooleanOptionalAction, default=None,
@@ -164,6 +167,13 @@ def _add_telegram(telegram: argparse.ArgumentParser) -> None:
     sync.add_argument("sources", nargs="*", metavar="SOURCE",
                       help="id, unique start of an id, title or @name")
     sync.add_argument("--all", action="store_true", help="every source")
+
+
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """`--max-filesize SIZE`, as yt-dlp names it."""
+    parser.add_argument("--max-filesize", metavar="SIZE",
+                        help="stop a file larger than this (50M, 2G; default from Settings, "
+                             "4G) and delete what arrived")
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ from audiofetch_app.cli.common import (
     cookies_file,
     download_target,
     follow_job,
+    max_filesize,
     open_runtime_or_say_why,
     output_dir,
 )
@@ -55,6 +56,7 @@ async def space_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         raw = {"output_dir": output_dir(args), "target": download_target(args),
+               "max_filesize": max_filesize(args),
                "format": args.format, "workers": args.workers,
                "cookies_file": cookies_file(args), "playlist_url": args.playlist_url}
         kind = sources.spaces.KIND

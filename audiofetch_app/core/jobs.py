@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audiofetch_app.core import address_guard, job_targets, registry
+from audiofetch_app.core import address_guard, job_targets, registry, transfer_limits
 from audiofetch_app.core.job_context import (
     JobContext,
     JobError,
@@ -278,6 +278,9 @@ class JobManager:
     async def _run(self, job: Job) -> None:
         token = current_job_id.set(job.id)
         address_guard.current.set(self.address_policy() if job.from_network else None)
+        transfer_limits.current.set(transfer_limits.for_job(
+            job.options.get("max_filesize"), self._settings.get().max_filesize
+            if self._settings else None))
         ctx = JobContext(job, self._output_dir(job),
                          self._settings.get() if self._settings else Settings(), self._changed,
                          secrets=self._secrets, stream_consumer=self.stream_consumer)

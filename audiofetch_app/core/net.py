@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import IO, Any
 
 import httpx
 
-from audiofetch_app.core import address_guard
+from audiofetch_app.core import address_guard, transfer_limits
 from audiofetch_app.core.cookies import CookieFormatError, parse_cookies_txt
 from audiofetch_app.core.net_errors import (
     CookieFileError,
@@ -198,6 +200,7 @@ class _Job:
     headers: dict[str, str]
     chunk_size: int
     durable: bool = True
+    limits: transfer_limits.TransferLimits = field(default_factory=transfer_limits.TransferLimits)
     part: Path = field(init=False)
     range_ok: bool = True
     validator: str | None = None
@@ -225,8 +228,11 @@ async def download(client: httpx.AsyncClient, url: str, dest: Path, *,
     """
     if expect not in ("any", "audio"):
         raise ValueError(f"expect must be 'any' or 'audio', not {expect!r}")
+    limits = transfer_limits.current.get()
+    if limits.max_file_bytes is not None:
+        max_bytes = min(max_bytes or limits.max_file_bytes, limits.max_file_bytes)
     job = _Job(client, url, Path(dest), on_progress, expect, max_bytes, dict(headers or {}),
-               chunk_size, durable)
+               chunk_size, durable, limits=limits)
     with _disk_errors(job.dest):
         job.part.parent.mkdir(parents=True, exist_ok=True)
         if not resume:
@@ -286,14 +292,18 @@ async def _receive(job: _Job, response: httpx.Response, offset: int) -> Download
     if job.expect == "audio" and content_type.lower().startswith(_HTML_TYPES):
         raise not_audio(job.url, f" ({content_type.split(';')[0].strip()})")
     if job.max_bytes is not None:
-        _check_size(total, job.max_bytes, job.url)
+        _check_size(total, job.max_bytes, job.url, _FILE_LIMIT_HINT)
+    if total is not None:
+        _check_free_space(job, total - offset)
     done, pending = offset, bytearray()
+    watch = _SpeedWatch(job.limits, job.url)
     with _disk_errors(job.dest), open(job.part, "ab" if offset else "wb") as out:
         try:
             async for piece in response.aiter_bytes():
                 pending += piece
+                watch.arrived(len(piece))
                 if job.max_bytes is not None:
-                    _check_size(done + len(pending), job.max_bytes, job.url)
+                    _check_size(done + len(pending), job.max_bytes, job.url, _FILE_LIMIT_HINT)
                 if len(pending) >= job.chunk_size:
                     done = _flush(job, out, pending, done, total)
         except BaseException:
@@ -345,10 +355,49 @@ def _disk_errors(dest: Path) -> Iterator[None]:
         raise DiskError(f"Could not write {dest}: {reason}.") from exc
 
 
-def _check_size(size: int | None, limit: int, url: str) -> None:
+def _check_size(size: int | None, limit: int, url: str, hint: str = "") -> None:
     if size is not None and size > limit:
         raise TooLargeError(f"The file at {show_url(url)} is larger than the limit of "
-                            f"{limit / (1024 * 1024):g} MB.")
+                            f"{transfer_limits.show_size(limit)}{hint}.")
+
+
+_FILE_LIMIT_HINT = " (--max-filesize, or Settings)"
+
+
+def _check_free_space(job: _Job, needed: int) -> None:
+    """DiskError before a download whose size is known and would not fit on the disk."""
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(job.part.parent).free
+        if needed + transfer_limits.DISK_RESERVE > free:
+            raise DiskError(f"There is not enough free space in {job.part.parent} for "
+                            f"{show_url(job.url)}: it needs "
+                            f"{transfer_limits.show_size(needed)}, and "
+                            f"{transfer_limits.show_size(free)} is free.")
+
+
+class _SpeedWatch:
+    """Ends a transfer that stays under the lowest speed for the set time (like curl's
+    --speed-limit/--speed-time); the retry loop treats it as a cut, but counts it as a
+    failure even though bytes arrived, so a trickle cannot go on for ever."""
+
+    def __init__(self, limits: transfer_limits.TransferLimits, url: str) -> None:
+        self.limits, self.url = limits, url
+        self.window_start = time.monotonic()
+        self.window_bytes = 0
+
+    def arrived(self, size: int) -> None:
+        self.window_bytes += size
+        now = time.monotonic()
+        elapsed = now - self.window_start
+        if elapsed < self.limits.speed_time:
+            return
+        if self.window_bytes < self.limits.min_speed * elapsed:
+            raise Again(NetError(
+                f"The download of {show_url(self.url)} crawled along at under "
+                f"{transfer_limits.show_size(self.limits.min_speed)}/s for "
+                f"{self.limits.speed_time:g} s, so AudioFetch gave up on it."),
+                progress_counts=False)
+        self.window_start, self.window_bytes = now, 0
 
 
 def _content_length(response: httpx.Response) -> int | None:

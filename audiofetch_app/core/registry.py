@@ -64,8 +64,10 @@ class JobOptions:
 
     output_dir: str | None = None  # a folder; the Settings download folder when None
     target: dict[str, Any] | None = None  # a storage target spec (core.targets) instead
+    max_filesize: int | None = None  # bytes; a larger file stops (Settings' limit if None)
 
     LIMITS: ClassVar[dict[str, tuple[int, int]]] = {}  # int field -> (lowest, highest)
+    BASE_LIMITS: ClassVar[dict[str, tuple[int, int]]] = {"max_filesize": (1, 1 << 50)}
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}  # str field -> allowed values
 
     @classmethod
@@ -103,7 +105,7 @@ class JobOptions:
                 raise OptionError(str(exc)) from None
             if self.output_dir:
                 raise OptionError("Choose an output folder or a target, not both.")
-        for name, (low, high) in self.LIMITS.items():
+        for name, (low, high) in (self.BASE_LIMITS | self.LIMITS).items():
             value = getattr(self, name)
             if value is None:
                 continue

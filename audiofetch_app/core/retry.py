@@ -71,9 +71,12 @@ DEFAULT_POLICY = RetryPolicy()
 class Again(Exception):
     """This attempt failed in a way another attempt may fix."""
 
-    def __init__(self, error: NetError, response: httpx.Response | None = None) -> None:
+    def __init__(self, error: NetError, response: httpx.Response | None = None, *,
+                 progress_counts: bool = True) -> None:
         super().__init__(str(error))
         self.error, self.response = error, response
+        # False: a failure even when bytes arrived (a trickle must not retry forever).
+        self.progress_counts = progress_counts
 
 
 class Restart(Exception):
@@ -93,7 +96,9 @@ async def retrying(policy: RetryPolicy, url: str, attempt: Callable[[], Awaitabl
             continue
         except Again as again:
             if progress and (size := progress()) > furthest:
-                furthest, failures = size, 0
+                furthest = size
+                if again.progress_counts:
+                    failures = 0
             failures += 1
             if failures >= policy.attempts:
                 raise _gave_up(again, url, tries) from again.__cause__

@@ -9,7 +9,7 @@ from pathlib import Path
 from nicegui import app, ui
 
 from audiofetch_app import settings as settings_mod
-from audiofetch_app.core import targets
+from audiofetch_app.core import targets, transfer_limits
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.vault import Vault, VaultError
 from audiofetch_app.sources.runtime import Runtime
@@ -52,6 +52,8 @@ class SettingsDialog:
                 self.telegram_workers = ui.number("Parallel Telegram downloads", min=1, max=10,
                                                   precision=0).classes("w-56") \
                     .mark("telegram_workers")
+                self.max_filesize = ui.input("Largest download (e.g. 4G, 500M)") \
+                    .classes("w-56").mark("max_filesize")
             ui.label("Name templates").classes("text-subtitle2 q-mt-sm")
             self.templates = {key: ui.input(label).classes("w-full")
                               for key, label in TEMPLATES.items()}
@@ -94,6 +96,7 @@ class SettingsDialog:
         self.max_jobs.set_value(current.max_running_jobs)
         self.format.set_value(current.audio_format)
         self.telegram_workers.set_value(current.telegram_workers)
+        self.max_filesize.set_value(transfer_limits.short_size(current.max_filesize))
         self.tg_api_id.set_value("")
         self.tg_api_hash.set_value("")
         self._show_telegram_status()
@@ -128,7 +131,13 @@ class SettingsDialog:
 
     async def save(self) -> None:
         spec = self.target.spec()
+        try:
+            largest = transfer_limits.parse_size(self.max_filesize.value or "")
+        except ValueError as exc:
+            ui.notify(f"Largest download: {exc}", type="negative")
+            return
         changes = {
+            "max_filesize": largest,
             "download_dir": (self.folder.value or "").strip(),
             "workers": int(self.workers.value or 0),
             "max_running_jobs": int(self.max_jobs.value or 0),

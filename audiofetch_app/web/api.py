@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from audiofetch_app import sources
-from audiofetch_app.core import registry, targets
+from audiofetch_app.core import registry, targets, transfer_limits
 from audiofetch_app.core.address_guard import is_network_peer
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.net_errors import NetError
@@ -36,6 +36,7 @@ class DownloadRequest(BaseModel):
     # Where to save instead of the download folder: an address ("/music", "s3://bucket/x")
     # or a target spec ({"type": ..., with the kind's fields}); see GET /api/targets.
     target: str | dict[str, Any] | None = None
+    max_filesize: int | str | None = None  # bytes, or a size like "50M" or "2G"
 
 
 def from_network(request: Request) -> bool:
@@ -66,6 +67,11 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
         raw = {"name": request.name, "workers": request.workers, "plugin": request.plugin,
                "zip": request.zip, "stream": request.stream or None}
         try:
+            if request.max_filesize is not None:
+                try:
+                    raw["max_filesize"] = transfer_limits.parse_size(request.max_filesize)
+                except ValueError as exc:
+                    raise JobError(f"max_filesize: {exc}") from None
             if isinstance(request.target, str):
                 raw["target"] = targets.spec_from_text(request.target)
             elif request.target is not None:
