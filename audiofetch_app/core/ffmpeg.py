@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from audiofetch_app.core.job_context import JobError
+
 ENV_VAR = "IMAGEIO_FFMPEG_EXE"
 _TAIL_LINES = 20
 _KILL_AFTER = 2.0
@@ -266,6 +268,50 @@ async def probe_duration(path: str | os.PathLike[str]) -> float | None:
             h, m, s = match.groups()
             return int(h) * 3600 + int(m) * 60 + float(s)
     return None
+
+
+_TIME = re.compile(r"time=(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
+
+
+def _clock(match: re.Match[str]) -> float:
+    h, m, sec = match.groups()
+    return int(h) * 3600 + int(m) * 60 + float(sec)
+
+
+async def check_complete(path: Path) -> str | None:
+    """Why the audio file at `path` is not whole, in one sentence; None when it reads to its
+    end. Reads every packet without decoding or re-encoding (`-c copy` to the null muxer):
+    a container FFmpeg cannot open, or one whose header promises more time than its packets
+    hold (a cut-off MP3 with a Xing/Info header, an MP4 without its moov atom), is not whole.
+    Formats that declare no length (a plain MP3 stream, Ogg) pass when they parse."""
+    cmd = [find_ffmpeg(), "-hide_banner", "-nostdin", "-i", os.fspath(path), "-map", "0:a?",
+           "-c", "copy", "-f", "null", "-"]
+    proc = await _spawn(cmd, None)
+    lines: list[str] = []
+    await _supervise(proc, asyncio.gather(
+        _pump(proc.stdout, lambda _line: None), _pump(proc.stderr, lines.append)))
+    if await proc.wait() != 0:
+        reason = explain_failure(lines[-8:]).rstrip(".")
+        return f"{path.name} is not a whole audio file ({reason})"
+    declared = next((_clock(m) for line in lines if (m := _DURATION.search(line))), None)
+    reached = max((_clock(m) for line in lines for m in _TIME.finditer(line)), default=None)
+    if declared and reached is not None and reached < declared - max(1.0, declared * 0.02):
+        return (f"{path.name} ends after {reached:.0f} s of the {declared:.0f} s its header "
+                "promises: the server sent only part of it")
+    return None
+
+
+async def ensure_whole(path: Path) -> None:
+    """Delete `path` and raise JobError (one sentence) when it is not a whole audio file (see
+    `check_complete`); a download the server cut short is never reported as done. Without
+    FFmpeg the check is skipped."""
+    try:
+        problem = await check_complete(path)
+    except FFmpegNotFound:
+        return
+    if problem:
+        path.unlink(missing_ok=True)
+        raise JobError(f"{problem}; AudioFetch did not keep it.")
 
 
 # How each output format is written: audio codec arguments and FFmpeg's muxer name.

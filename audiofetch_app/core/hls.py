@@ -21,6 +21,41 @@ class HlsError(Exception):
     """A playlist that cannot be used; the message is one sentence for the user."""
 
 
+MAX_PLAYLIST_BYTES = 8 << 20  # a 30,000-segment playlist is about 2 MB
+MAX_SEGMENTS = 30_000  # 33 hours of 4-second segments
+
+
+def _loads(text: str, url: str) -> m3u8.M3U8:
+    """m3u8's parse, with a cap on segments checked first (memory stays bounded) and any
+    parse failure turned into a sentence that names the first line it cannot read."""
+    count = text.count("#EXTINF")
+    if count > MAX_SEGMENTS:
+        raise HlsError(f"The HLS playlist at {_short(url)} lists {count:,} segments; "
+                       f"AudioFetch takes at most {MAX_SEGMENTS:,}.")
+    try:
+        return m3u8.loads(text, uri=url)
+    except Exception as exc:  # m3u8 raises plain ValueErrors and others on broken input
+        number, line = _first_bad_line(text, url)
+        raise HlsError(f"The HLS playlist at {_short(url)} cannot be read: line {number} "
+                       f"({line[:80]!r}) is not valid HLS.") from exc
+
+
+def _first_bad_line(text: str, url: str) -> tuple[int, str]:
+    """The first line whose inclusion makes the playlist unreadable (by bisection, so a long
+    playlist costs a few parses, not one per line)."""
+    lines = text.splitlines()
+    low, high = 1, len(lines)
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            m3u8.loads("\n".join(lines[:middle]), uri=url)
+        except Exception:
+            high = middle
+        else:
+            low = middle + 1
+    return low, lines[low - 1] if lines else ""
+
+
 @dataclass
 class Segment:
     index: int
@@ -51,10 +86,7 @@ def is_hls_url(url: str) -> bool:
 
 def parse_media_playlist(text: str, url: str) -> MediaPlaylist:
     """Parse a media playlist; relative and root-relative URIs are joined to `url`."""
-    try:
-        parsed = m3u8.loads(text, uri=url)
-    except Exception as exc:  # m3u8 raises plain exceptions on broken input
-        raise HlsError(f"The HLS playlist at {_short(url)} could not be read.") from exc
+    parsed = _loads(text, url)
     segments: list[Segment] = []
     for i, seg in enumerate(parsed.segments):
         key = seg.key if seg.key and seg.key.method and seg.key.method != "NONE" else None
@@ -80,7 +112,7 @@ def parse_media_playlist(text: str, url: str) -> MediaPlaylist:
 
 def choose_variant(text: str, url: str) -> str | None:
     """For a master playlist, the URL of the best audio rendition; None for a media playlist."""
-    parsed = m3u8.loads(text, uri=url)
+    parsed = _loads(text, url)
     if not parsed.is_variant:
         return None
     audio = [m for m in parsed.media if (m.type or "").upper() == "AUDIO" and m.uri]
@@ -106,7 +138,7 @@ def _is_audio_only(codecs: str | None) -> bool:
 async def load_playlist(client: httpx.AsyncClient, url: str) -> MediaPlaylist:
     """Fetch `url`, following a master playlist to its best audio rendition."""
     for _ in range(3):  # master -> media, with room for one odd redirecting layer
-        text, response = await net.fetch_text(client, url)
+        text, response = await net.fetch_text(client, url, max_bytes=MAX_PLAYLIST_BYTES)
         final_url = str(response.url)
         if "#EXTM3U" not in text[:1024]:
             raise HlsError(f"{_short(url)} is not an HLS playlist.")
@@ -141,29 +173,33 @@ async def download_segments(
     jobs.extend((url, path, False) for url, path in _key_files(playlist, workdir).items())
     paths = [workdir / f"seg{s.index:06d}{_segment_suffix(s.url)}" for s in playlist.segments]
     jobs.extend((s.url, p, True) for s, p in zip(playlist.segments, paths, strict=True))
-    semaphore = asyncio.Semaphore(max(1, workers))
     done = 0
 
     async def fetch(url: str, path: Path, is_segment: bool) -> None:
         nonlocal done
-        async with semaphore:
-            if not path.exists():
-                seen = 0
+        if not path.exists():
+            seen = 0
 
-                def progress(total_done: int, _total: int | None) -> None:
-                    nonlocal seen
-                    if on_bytes:
-                        on_bytes(total_done - seen)
-                    seen = total_done
+            def progress(total_done: int, _total: int | None) -> None:
+                nonlocal seen
+                if on_bytes:
+                    on_bytes(total_done - seen)
+                seen = total_done
 
-                await net.download(client, url, path, on_progress=progress, headers=headers,
-                                   durable=False)
-            if is_segment:
-                done += 1
-                if on_segment:
-                    on_segment(done)
+            await net.download(client, url, path, on_progress=progress, headers=headers,
+                               durable=False)
+        if is_segment:
+            done += 1
+            if on_segment:
+                on_segment(done)
 
-    tasks = [asyncio.create_task(fetch(*job)) for job in jobs]
+    pending = iter(jobs)  # shared: each worker takes the next job, so tasks stay few
+
+    async def worker() -> None:
+        for job in pending:
+            await fetch(*job)
+
+    tasks = [asyncio.create_task(worker()) for _ in range(max(1, workers))]
     try:
         await asyncio.gather(*tasks)
     except BaseException:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from audiofetch_app.core import hls, net, registry
+from audiofetch_app.core import ffmpeg, hls, net, registry
 from audiofetch_app.core.job_context import JobContext, JobError
 from audiofetch_app.core.naming import render_template, safe_filename, unique_path
 from audiofetch_app.core.registry import JobOptions, Link
@@ -94,6 +94,7 @@ async def _run_file(ctx: JobContext, client: Any, url: str, title: str,
         renamed = unique_path(dest.with_suffix("." + real_ext))
         dest = dest.replace(renamed)
         ctx.set_output(dest)
+    await ffmpeg.ensure_whole(dest)
     ctx.progress(bytes_done=result.size, bytes_total=result.size, items_done=1, items_total=1,
                  force=True)
     ctx.add_file(dest)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from audiofetch_app.core import hls, net
+from audiofetch_app.core import ffmpeg, hls, net
 from audiofetch_app.core.urls import extension_for, url_extension
 from audiofetch_app.sources.page.tracks import Track
 
@@ -32,9 +32,8 @@ async def fetch_track(client: httpx.AsyncClient, track: Track, dest: Path, *,
     result = await net.download(client, track.url, dest, expect="audio", on_progress=on_bytes)
     real = extension_for(result.content_type, dest.suffix.lstrip("."))
     if not url_extension(track.url) and f".{real}" != dest.suffix:
-        renamed = dest.with_suffix(f".{real}")
-        dest.replace(renamed)
-        return renamed
+        dest = dest.replace(dest.with_suffix(f".{real}"))
+    await ffmpeg.ensure_whole(dest)
     return dest
 
 
