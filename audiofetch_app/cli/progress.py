@@ -19,6 +19,7 @@ class ProgressPrinter:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last = 0.0
         self._drawn = False
+        self._unshown: Job | None = None  # the newest snapshot not yet written (off a TTY)
 
     def update(self, job: Job) -> None:
         if self.stream is None:
@@ -26,8 +27,10 @@ class ProgressPrinter:
         now = time.monotonic()
         interval = 0.1 if self.tty else 5.0
         if now - self._last < interval:
+            self._unshown = job
             return
         self._last = now
+        self._unshown = None
         fraction = job.progress
         if self.tty:
             width = shutil.get_terminal_size((80, 20)).columns
@@ -44,6 +47,11 @@ class ProgressPrinter:
         self.stream.flush()
 
     def finish(self) -> None:
+        """End the bar (on a TTY), or write the last snapshot held back (off a TTY), so a
+        log of the run always ends with where the job got to."""
+        if self._unshown is not None and not self.tty:
+            self._last = 0.0
+            self.update(self._unshown)
         if self._drawn and self.stream is not None:
             self.stream.write("\n")
             self.stream.flush()

@@ -7,6 +7,8 @@ from http import HTTPStatus
 
 import httpx
 
+from audiofetch_app.core import transfer_limits
+
 _STATUS_HINTS = {
     401: " (access denied; the link may need a login or fresh cookies)",
     403: " (access denied; the link may have expired or need a login)",
@@ -125,3 +127,11 @@ def show_url(url: str, limit: int = 100) -> str:
     """`url` as a sentence shows it: no scheme or query string, at most `limit` characters."""
     shown = strip_query(url).split("://", 1)[-1]
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def check_size(size: int | None, limit: int, url: str, hint: str = "") -> None:
+    """TooLargeError when `size` (bytes, None: unknown) passes `limit`; `hint` says where
+    the limit is set."""
+    if size is not None and size > limit:
+        raise TooLargeError(f"The file at {show_url(url)} is larger than the limit of "
+                            f"{transfer_limits.show_size(limit)}{hint}.")
