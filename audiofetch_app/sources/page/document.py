@@ -2,45 +2,48 @@
 
 from __future__ import annotations
 
-import codecs
 import functools
+import html as html_lib
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from audiofetch_app.sources.page import charset
 from audiofetch_app.sources.page.scripts import Token, string_vars, tokenize
 from audiofetch_app.sources.page.urls import resolve_url
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-_HEAD_CHARSET = re.compile(
-    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})"""
-    rb"""|<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""",
-    re.IGNORECASE,
-)
 _JS_TYPES = ("", "text/javascript", "application/javascript", "module", "text/babel",
              "application/x-javascript", "text/ecmascript", "application/ecmascript")
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
+_TITLE_WINDOW = 200_000  # characters; a title further down is not the page's
 
 
-def decode_html(data: bytes) -> str:
-    """Text of a page: BOM, then a `<meta charset>`/XML declaration, else UTF-8 (replacing)."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
-    match = _HEAD_CHARSET.search(data[:4096])
-    encoding = "utf-8"
-    if match:
-        name = (match.group(1) or match.group(2)).decode("ascii", "replace")
-        try:
-            encoding = codecs.lookup(name).name
-        except LookupError:
-            encoding = "utf-8"
-        if encoding.startswith("utf-16"):  # a declaration read as ASCII cannot be UTF-16
-            encoding = "utf-8"
-    return data.decode(encoding, errors="replace")
+def decode_html(data: bytes, http_charset: str | None = None) -> str:
+    """Text of a page, its encoding sniffed as browsers do (see `charset`): BOM, then the
+    HTTP charset, then `<meta>` or XML declaration, then UTF-8 if valid, else windows-1252."""
+    return charset.decode_html(data, http_charset)[0]
+
+
+def page_title(text: str, url: str) -> str:
+    """The page's first `<title>`, whitespace collapsed; the host name when it has none.
+
+    Plain forward searches, so no page can make this slow."""
+    head = text[:_TITLE_WINDOW]
+    low = head.lower()
+    title, position = "", low.find("<title")
+    while position >= 0:
+        after = low[position + 6:position + 7]
+        if after in ("", ">", "/") or after.isspace():
+            start = low.find(">", position)
+            end = low.find("</title", start) if start >= 0 else -1
+            if end >= 0:
+                title = html_lib.unescape(head[start + 1:end]).strip()
+            break
+        position = low.find("<title", position + 6)
+    return re.sub(r"\s+", " ", title) or urlsplit(url).netloc
 
 
 @dataclass
@@ -73,9 +76,13 @@ class Page:
     tree: LexborHTMLParser
     base_url: str
     scripts: list[Script]
+    encoding: str = "utf-8"  # what the page was decoded with; its URLs' queries use it too
 
     def resolve(self, raw: Any) -> str | None:
-        """Absolute http(s) URL for a URL as written in the page; None for anything else."""
+        """Absolute http(s) URL for a URL as written in the page (a non-ASCII query encoded
+        in the page's encoding, as browsers do); None for anything else."""
+        if isinstance(raw, str):
+            raw = charset.encode_query(raw, self.encoding)
         return resolve_url(raw, self.base_url)
 
     @functools.cached_property
@@ -122,21 +129,26 @@ class Page:
         return ""
 
 
-def parse_page(html: str | bytes, url: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Page:
-    """Parse a page for detection; bytes are decoded, anything beyond max_bytes is ignored."""
+def parse_page(html: str | bytes, url: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
+               http_charset: str | None = None, encoding: str = "utf-8") -> Page:
+    """Parse a page for detection; anything beyond max_bytes is ignored. Bytes are decoded
+    with the encoding a browser would pick (`http_charset`: the Content-Type's charset);
+    text says with `encoding` what it was decoded from (its URLs' queries use it)."""
     if isinstance(html, bytes | bytearray):
-        text = decode_html(bytes(html[:max_bytes]))
+        text, encoding = charset.decode_html(bytes(html[:max_bytes]), http_charset)
     else:
         text = str(html)[:max_bytes]
     text = text.replace("\x00", "\ufffd")
     tree = LexborHTMLParser(text)
     base_url = url
     for node in tree.css("base[href]"):
-        resolved = resolve_url(node.attributes.get("href"), url)
+        href = node.attributes.get("href")
+        resolved = resolve_url(charset.encode_query(href, encoding) if href else href, url)
         if resolved:
             base_url = resolved
         break
-    page = Page(url=url, html=text, tree=tree, base_url=base_url, scripts=[])
+    page = Page(url=url, html=text, tree=tree, base_url=base_url, scripts=[],
+                encoding=encoding)
     for node in tree.css("script"):
         attrs = {k: v or "" for k, v in node.attributes.items()}
         if attrs.get("src"):

@@ -1,11 +1,12 @@
-"""Fetch a page and find its tracks; follow the page's feed when the page itself has none."""
+"""Fetch a page and find its tracks; follow the page's feed when the page itself has none.
+
+The page is read (decoded, parsed, searched) by `reader`, in a worker process under a time
+limit, so no page can hold up the event loop."""
 
 from __future__ import annotations
 
-import html as html_lib
-import re
+import logging
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -13,14 +14,20 @@ from audiofetch_app.core import net, registry
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.registry import Link, Preview, Services
 from audiofetch_app.core.urls import title_from_url
-from audiofetch_app.sources.page import detect
+from audiofetch_app.sources.page import detect, reader
+from audiofetch_app.sources.page.document import page_title
 from audiofetch_app.sources.page.options import PageOptions
 from audiofetch_app.sources.page.tracks import Track
 
+__all__ = ["MAX_PAGE_BYTES", "FoundPage", "PagePreview", "check_plugin", "find_tracks",
+           "page_title", "preview"]
+
+log = logging.getLogger(__name__)
+
 MAX_PAGE_BYTES = 5 * 1024 * 1024  # beyond this a page is read only in part
+MAX_FEEDS = 3  # feeds a page without tracks links to that are tried, in page order
 _TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/rss",
                "application/atom", "application/json", "application/ld+json")
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 
 @dataclass
@@ -28,6 +35,7 @@ class FoundPage:
     url: str
     title: str
     tracks: list[Track]
+    truncated: bool = False  # the page was longer than MAX_PAGE_BYTES; the rest was not read
 
 
 @dataclass
@@ -38,16 +46,23 @@ class PagePreview(Preview):
     tracks: list[Track]
 
 
-def page_title(text: str, url: str) -> str:
-    match = _TITLE.search(text[:200_000])
-    title = html_lib.unescape(match.group(1)).strip() if match else ""
-    return re.sub(r"\s+", " ", title) or urlsplit(url).netloc
+@dataclass
+class _Fetched:
+    data: bytes            # at most MAX_PAGE_BYTES
+    url: str               # after redirects
+    content_type: str      # lower-case, without parameters
+    charset: str | None    # the Content-Type's charset parameter
+    truncated: bool        # the body went on past MAX_PAGE_BYTES
 
 
-async def _fetch(client: httpx.AsyncClient, url: str) -> tuple[str, str, str]:
-    text, response = await net.fetch_text(client, url, max_bytes=MAX_PAGE_BYTES, truncate=True)
+async def _fetch(client: httpx.AsyncClient, url: str) -> _Fetched:
+    # One byte past the cap tells a page of exactly MAX_PAGE_BYTES from a longer one.
+    _, response = await net.fetch_text(client, url, max_bytes=MAX_PAGE_BYTES + 1,
+                                       truncate=True)
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    return text, str(response.url), content_type
+    body = response.content
+    return _Fetched(body[:MAX_PAGE_BYTES], str(response.url), content_type,
+                    response.charset_encoding, len(body) > MAX_PAGE_BYTES)
 
 
 def check_plugin(plugin: str | None) -> None:
@@ -57,35 +72,58 @@ def check_plugin(plugin: str | None) -> None:
                        f"{', '.join(detect.family_names())}.")
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
+async def _tracks_from_feeds(client: httpx.AsyncClient, feed_urls: list[str]) -> list[Track]:
+    """The tracks of the first feed (of the first MAX_FEEDS) that has any."""
+    for feed_url in feed_urls[:MAX_FEEDS]:
+        try:
+            feed = await _fetch(client, feed_url)
+            reading = await reader.read_page(feed.data, feed.url, http_charset=feed.charset,
+                                             plugin="feeds")
+        except (net.NetError, JobError) as exc:  # a broken feed: try the next one
+            log.info("Feed %s skipped: %s", feed_url, exc)
+            continue
+        if reading.tracks:
+            return reading.tracks
+    return []
+
+
 async def find_tracks(client: httpx.AsyncClient, url: str, plugin: str | None = None
                       ) -> FoundPage:
-    """The tracks `url` offers, in page order; JobError with a sentence when there are none."""
+    """The tracks `url` offers, in page order; JobError with a sentence when there are none,
+    when the page is past a cap (see `reader`) or takes too long to read. A page longer than
+    MAX_PAGE_BYTES is searched in its first MAX_PAGE_BYTES."""
     check_plugin(plugin)
-    text, final_url, content_type = await _fetch(client, url)
-    if content_type.startswith("audio/") or content_type in (
+    reader.warm_up()  # the worker starts while the page downloads
+    page = await _fetch(client, url)
+    if page.content_type.startswith("audio/") or page.content_type in (
             "application/vnd.apple.mpegurl", "application/x-mpegurl"):
         # A link straight to audio: one track, nothing to detect.
-        return FoundPage(final_url, title_from_url(final_url),
-                         [Track(url=final_url, title=title_from_url(final_url),
-                                mime=content_type, family="direct")])
-    if content_type and not content_type.startswith(_TEXT_TYPES):
-        raise JobError(f"That link is not a web page (the server sent {content_type}).")
-    page = detect.parse_page(text, final_url)
-    tracks = detect.detect_tracks(page, plugin)
+        return FoundPage(page.url, title_from_url(page.url),
+                         [Track(url=page.url, title=title_from_url(page.url),
+                                mime=page.content_type, family="direct")])
+    if page.content_type and not page.content_type.startswith(_TEXT_TYPES):
+        raise JobError(f"That link is not a web page (the server sent {page.content_type}).")
+    reading = await reader.read_page(page.data, page.url, http_charset=page.charset,
+                                     plugin=plugin)
+    tracks = reading.tracks
     if not tracks and plugin in (None, "feeds"):
-        for feed_url in detect.feed_links(page)[:3]:
-            try:
-                feed_text, feed_final, _ = await _fetch(client, feed_url)
-            except net.NetError:
-                continue
-            tracks = detect.detect_tracks(detect.parse_page(feed_text, feed_final), "feeds")
-            if tracks:
-                break
+        tracks = await _tracks_from_feeds(client, reading.feed_links)
     if not tracks:
         looked = detect.what_we_look_for() if plugin is None else \
             f"Looked for the {plugin} player only."
+        if page.truncated:
+            cap = _megabytes(MAX_PAGE_BYTES)
+            raise JobError(f"No audio found on this page, but it is larger than {cap} and "
+                           f"AudioFetch read only its first {cap}. {looked}")
         raise JobError(f"No audio found on this page. {looked}")
-    return FoundPage(final_url, page_title(text, final_url), tracks)
+    if page.truncated:
+        log.info("%s is larger than %s; only its first part was searched.", page.url,
+                 _megabytes(MAX_PAGE_BYTES))
+    return FoundPage(page.url, reading.title, tracks, page.truncated)
 
 
 async def preview(found: Link, options: PageOptions, services: Services | None = None
