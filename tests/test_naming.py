@@ -75,3 +75,19 @@ PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
 ])
 def test_invisible_format_characters_go_but_joiners_stay(text: str, expected: str) -> None:
     assert safe_filename(text) == expected
+
+
+@pytest.mark.parametrize("template, fields, expected", [
+    ("{host} - {title} ({date:%Y-%m-%d}).{ext}", {"host": "", "title": "Show"},
+     "Show (2024-05-01).m4a"),
+    ("{host} - {title} ({date:%Y-%m-%d}).{ext}", {"host": "Ann", "title": ""},
+     "Ann (2024-05-01).m4a"),
+    ("{host} - {title} - {id}.{ext}", {"host": "Ann", "title": "", "id": "1x"}, "Ann - 1x.m4a"),
+    ("{host}_{title} [{id}].{ext}", {"host": None, "title": "Talk", "id": ""}, "Talk.m4a"),
+    ("{host}/{title}.{ext}", {"host": "", "title": "Talk"}, "Talk.m4a"),
+    ("{title} - (Live).{ext}", {"title": "Song"}, "Song - (Live).m4a"),  # not an empty field
+])
+def test_empty_fields_leave_no_dangling_separator(template: str, fields: dict,
+                                                  expected: str) -> None:
+    values = {"date": datetime(2024, 5, 1), **fields}
+    assert render_template(template, values, ext="m4a") == expected

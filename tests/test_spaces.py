@@ -234,3 +234,39 @@ async def test_playlist_url_directly(fake_x: FakeX, runtime) -> None:
     done = await asyncio.wait_for(runtime.jobs.wait(job.id), 60)
     assert done.state == JobState.DONE, done.error
     _check_audio(Path(done.output_path), fake_x, "1PlayAbcdEfgh")
+
+
+@pytest.mark.parametrize("shape", ["legacy", "core"])
+async def test_both_of_xs_user_shapes_give_the_host(fake_x: FakeX, runtime, shape: str) -> None:
+    """X now sends the creator's names in `core` and the picture in `avatar`, with no names
+    in `legacy`; the preview, the tags, the cover and the file name read both shapes."""
+    space_id = "1Shape" + shape.capitalize().ljust(7, "x")
+    fake_x.add_space(FakeSpace(space_id, title="Harbour Talk", host_name="Ida Host",
+                               host_screen_name="idahost", chunks=4, user_shape=shape))
+    found = await sources.preview(None, fake_x.space_url(space_id))
+    meta = found.meta
+    assert meta.host_label == "Ida Host (@idahost)"
+    assert meta.host_avatar_url.endswith("/idahost_normal.jpg")
+    job = await _download(runtime, fake_x, space_id)
+    assert job.state == JobState.DONE, job.error
+    out = Path(job.output_path)
+    assert out.name.startswith("Ida Host - Harbour Talk (")
+    info = _check_audio(out, fake_x, space_id)
+    assert tags(info)["artist"] == "Ida Host"
+    assert {s["codec_type"] for s in info["streams"]} == {"audio", "video"}  # the cover
+
+
+def test_a_user_result_without_names_leaves_no_dangling_separator() -> None:
+    from datetime import UTC, datetime
+
+    from audiofetch_app.core.naming import render_template
+    from audiofetch_app.sources.spaces.metadata import user_of
+    from audiofetch_app.sources.spaces.source import DEFAULT_TEMPLATE
+
+    nobody = user_of({"__typename": "User", "legacy": {"followers_count": 3}})
+    assert (nobody.name, nobody.screen_name, nobody.avatar_url) == ("", "", "")
+    assert user_of({"__typename": "UserUnavailable"}).name == ""
+    name = render_template(DEFAULT_TEMPLATE, {"host": "", "title": "Harbour Talk",
+                                              "date": datetime(2024, 5, 1, tzinfo=UTC)},
+                           ext="m4a")
+    assert name == "Harbour Talk (2024-05-01).m4a"

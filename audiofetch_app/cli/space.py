@@ -26,7 +26,7 @@ def print_preview(preview) -> None:
     duration = meta.duration
     lines = [
         ("Title", meta.display_title),
-        ("Host", f"{meta.host_name} (@{meta.host_screen_name})"),
+        ("Host", meta.host_label),
         ("Avatar", meta.host_avatar_url or "—"),
         ("State", meta.state),
         ("Started", started),

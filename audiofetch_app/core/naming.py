@@ -69,8 +69,8 @@ def render_template(template: str, fields: Mapping[str, Any], ext: str | None = 
     values: dict[str, Any] = {}
     for key, value in fields.items():
         if isinstance(value, str):
-            value = value.replace("/", "_").replace("\\", "_")
-        values[key] = "" if value is None else value
+            value = value.replace("/", "_").replace("\\", "_").replace(_EMPTY, "")
+        values[key] = _EMPTY if value is None or value == "" else value
     if ext is not None:
         values.setdefault("ext", ext.lstrip("."))
     try:
@@ -82,7 +82,27 @@ def render_template(template: str, fields: Mapping[str, Any], ext: str | None = 
         if isinstance(exc, TemplateError):
             raise
         raise TemplateError(f"The name template {template!r} is not valid: {exc}.") from exc
-    return safe_relpath(rendered)
+    return safe_relpath("/".join(_tidy(part) for part in rendered.split("/")))
+
+
+# Empty fields render as this mark first, so that what they leave behind ("()", "[]", a
+# separator with nothing on one side) can be taken out without touching the rest of a name.
+_EMPTY = "\x00"
+_SEP = r"[-\u2013\u2014_:,;\u00b7|]"
+_IN_BRACKETS = re.compile(rf"\s*[(\[]\s*{_EMPTY}\s*[)\]]")
+_AFTER_SEPARATOR = re.compile(rf"\s*{_SEP}\s*{_EMPTY}")
+_BEFORE_SEPARATOR = re.compile(rf"^\s*{_EMPTY}\s*{_SEP}\s*")
+
+
+def _tidy(component: str) -> str:
+    """One rendered path component without the separators and brackets of empty fields
+    ("{host} - {title}" with no host is "Title", not "- Title")."""
+    if _EMPTY not in component:
+        return component
+    component = _IN_BRACKETS.sub("", component)
+    component = _AFTER_SEPARATOR.sub("", component)
+    component = _BEFORE_SEPARATOR.sub("", component)
+    return re.sub(r"\s{2,}", " ", component.replace(_EMPTY, "")).strip()
 
 
 def unique_path(path: Path) -> Path:

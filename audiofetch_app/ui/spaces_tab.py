@@ -69,7 +69,7 @@ class SpacesTab:
                     ui.image(meta.host_avatar_url).classes("w-16 h-16 rounded-full")
                 with ui.column().classes("gap-0"):
                     ui.label(meta.display_title).classes("text-h6")
-                    ui.label(f"{meta.host_name} (@{meta.host_screen_name})")
+                    ui.label(meta.host_label)
                 ui.space()
                 ui.badge(STATE_WORDS.get(meta.state, meta.state),
                          color="red" if meta.state == "Running" else "primary")

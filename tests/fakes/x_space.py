@@ -58,6 +58,9 @@ class FakeSpace:
     first_sequence: int = 0
     media_uri: str = "root"  # the master names its media playlist "root"-relative or "relative"
     media_key: str = ""  # default: "28_" + 19 digits
+    # "legacy": the host's names and picture in `legacy` (X until 2025); "core": X's newer
+    # shape, names in `core` and the picture in `avatar`, with no names left in `legacy`.
+    user_shape: str = "legacy"
 
     _t0: float | None = field(default=None, init=False, repr=False)
     _advanced: int = field(default=0, init=False, repr=False)
@@ -156,13 +159,19 @@ class FakeSpace:
     # -- what X answers ------------------------------------------------------------------
 
     def user_json(self, base_url: str) -> dict:
-        return {"__typename": "User", "id": base64.b64encode(
+        picture = avatar_url(base_url, self.creator_id, self.host_screen_name)
+        user = {"__typename": "User", "id": base64.b64encode(
                     f"User:{self.creator_id}".encode()).decode(),
                 "rest_id": self.creator_id, "is_blue_verified": False,
-                "legacy": {"name": self.host_name, "screen_name": self.host_screen_name,
-                           "profile_image_url_https":
-                               avatar_url(base_url, self.creator_id, self.host_screen_name),
-                           "followers_count": 1234, "verified": False}}
+                "legacy": {"followers_count": 1234, "verified": False}}
+        if self.user_shape == "core":
+            user["core"] = {"created_at": "Tue Mar 21 20:50:14 +0000 2006",
+                            "name": self.host_name, "screen_name": self.host_screen_name}
+            user["avatar"] = {"image_url": picture}
+        else:
+            user["legacy"].update({"name": self.host_name, "screen_name": self.host_screen_name,
+                                   "profile_image_url_https": picture})
+        return user
 
     def participant_json(self, base_url: str, name: str, screen_name: str) -> dict:
         rest_id = _digits("user" + screen_name, 18)

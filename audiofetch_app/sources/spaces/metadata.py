@@ -72,6 +72,14 @@ class SpaceMetadata:
         return max(0.0, (end - self.started_at).total_seconds())
 
     @property
+    def host_label(self) -> str:
+        """"Name (@screen_name)", or whichever of the two X sent."""
+        at = f"@{self.host_screen_name}" if self.host_screen_name else ""
+        if self.host_name and at:
+            return f"{self.host_name} ({at})"
+        return self.host_name or at or "an unknown host"
+
+    @property
     def display_title(self) -> str:
         return self.title or f"Space by {self.host_name or self.host_screen_name}"
 
@@ -92,6 +100,27 @@ class SpaceMetadata:
         return cls(**values)
 
 
+def user_of(result: Any) -> Speaker:
+    """A GraphQL User result in either of X's shapes: the newer one keeps the names in
+    `core` ({name, screen_name}) and the picture in `avatar` ({image_url}), sometimes with no
+    names in `legacy`; the older one has them all in `legacy` (`profile_image_url_https`).
+    Missing fields are empty strings."""
+    result = result if isinstance(result, dict) else {}
+    if result.get("__typename") == "UserUnavailable":
+        result = {}
+    core = result.get("core") if isinstance(result.get("core"), dict) else {}
+    legacy = result.get("legacy") if isinstance(result.get("legacy"), dict) else {}
+    avatar = result.get("avatar") if isinstance(result.get("avatar"), dict) else {}
+
+    def text(*values: Any) -> str:
+        return next((v.strip() for v in values if isinstance(v, str) and v.strip()), "")
+
+    return Speaker(name=text(core.get("name"), legacy.get("name")),
+                   screen_name=text(core.get("screen_name"), legacy.get("screen_name")),
+                   avatar_url=text(avatar.get("image_url"),
+                                   legacy.get("profile_image_url_https")))
+
+
 def _ms(value: Any) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(value) / 1000, tz=UTC) if value else None
@@ -106,23 +135,23 @@ def parse_audio_space(space_id: str, payload: dict[str, Any]) -> SpaceMetadata:
     if not meta:
         raise JobError("This Space does not exist any more, or it is private; if you can "
                        "open it on x.com, add your X cookies in Settings.")
-    creator = ((meta.get("creator_results") or {}).get("result") or {}).get("legacy") or {}
+    host = user_of((meta.get("creator_results") or {}).get("result"))
     participants = audio_space.get("participants") or {}
     speakers = [
         Speaker(name=p.get("display_name", ""), screen_name=p.get("twitter_screen_name", ""),
                 avatar_url=p.get("avatar_url", ""))
         for group in ("admins", "speakers") for p in participants.get(group) or []
     ]
-    seen: set[str] = {creator.get("screen_name", "")}  # the host is shown as the host
+    seen: set[str] = {host.screen_name}  # the host is shown as the host
     unique = [s for s in speakers if not (s.screen_name in seen or seen.add(s.screen_name))]
     return SpaceMetadata(
         space_id=meta.get("rest_id") or space_id,
         media_key=meta.get("media_key", ""),
         title=(meta.get("title") or "").strip(),
         state=meta.get("state", "Unknown"),
-        host_name=creator.get("name", ""),
-        host_screen_name=creator.get("screen_name", ""),
-        host_avatar_url=creator.get("profile_image_url_https", ""),
+        host_name=host.name,
+        host_screen_name=host.screen_name,
+        host_avatar_url=host.avatar_url,
         started_at=_ms(meta.get("started_at")),
         ended_at=_ms(meta.get("ended_at")),
         scheduled_start=_ms(meta.get("scheduled_start")),
