@@ -194,3 +194,26 @@ async def test_aes128_encrypted_hls(manager: JobManager, http_server, tmp_path: 
     duration = await probe_duration(Path(done.output_path))
     assert duration is not None and abs(duration - 6) < 0.5
     assert http_server.hits.get("/enc/audio.key")
+
+
+@pytest.mark.parametrize("header, options, expected", [
+    ('attachment; filename="Harbour Interview.mp3"', {}, "Harbour Interview.mp3"),
+    # RFC 6266: filename* (RFC 8187, UTF-8 percent-encoded) wins over the plain fallback.
+    ("attachment; filename*=UTF-8''Caf%C3%A9%20%C3%89t%C3%A9.mp3; filename=\"Cafe.mp3\"", {},
+     "Café Été.mp3"),
+    ('attachment; filename="../../secret/notes.mp3"', {}, "notes.mp3"),  # no folders
+    ('attachment; filename="Harbour Interview.mp3"', {"name": "Mine"}, "Mine.mp3"),
+    ("inline", {}, "download.mp3"),  # no name given: the URL's
+])
+async def test_the_servers_file_name_is_used_when_no_name_is_given(
+        manager, http_server, tone: bytes, tmp_path: Path, header: str, options: dict,
+        expected: str) -> None:
+    http_server.add("/download", tone, content_type="audio/mpeg",
+                    headers={"Content-Disposition": header})
+    out = tmp_path / "out"
+    job = await manager.submit("direct", http_server.url_for("/download?id=81"),
+                               {"output_dir": str(out), **options})
+    job = await asyncio.wait_for(manager.wait(job.id), 30)
+    assert job.state == JobState.DONE, job.error
+    assert [p.name for p in out.iterdir()] == [expected]
+    assert Path(job.output_path).name == expected

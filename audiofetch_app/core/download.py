@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.message
 import logging
 import os
 import shutil
@@ -53,6 +54,23 @@ class DownloadResult:
     content_type: str | None
     resumed: bool
     final_url: str
+    filename: str | None = None  # the name the server gave (Content-Disposition), unsafe
+
+
+def disposition_filename(header: str | None) -> str | None:
+    """The file name in a Content-Disposition header (RFC 6266): `filename*` (RFC 5987/8187,
+    percent-encoded with its charset) before `filename`; None when there is none. Read by
+    the standard library's MIME parser. The name is the server's: make it safe before use."""
+    if not header:
+        return None
+    message = email.message.EmailMessage()
+    try:
+        message["Content-Disposition"] = header
+        name = message.get_filename()
+    except (ValueError, TypeError, LookupError, IndexError):
+        return None
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name or None
 
 
 @dataclass
@@ -208,7 +226,9 @@ def _finish(job: _Job, response: httpx.Response, size: int, *, resumed: bool) ->
         os.replace(job.part, job.dest)
     return DownloadResult(path=job.dest, size=size,
                           content_type=response.headers.get("content-type"),
-                          resumed=resumed, final_url=str(response.url))
+                          resumed=resumed, final_url=str(response.url),
+                          filename=disposition_filename(
+                              response.headers.get("content-disposition")))
 
 
 @contextlib.contextmanager

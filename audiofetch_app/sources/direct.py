@@ -90,7 +90,18 @@ async def _run_file(ctx: JobContext, client: Any, url: str, title: str,
         await _run_hls(ctx, client, url, title, options)
         return
     real_ext = extension_for(result.content_type, ext)
-    if real_ext != ext and not url_extension(url):
+    named = Path(safe_filename(result.filename)) if result.filename else None
+    if named is not None and not options.name and named.stem:
+        # The server's name for the file (Content-Disposition) beats one made from the URL.
+        real_ext = url_extension(f"x{named.suffix}") or real_ext
+        if ctx.job.title == title_from_url(url):
+            ctx.set_title(named.stem)
+        fields = {"title": named.stem, "ext": real_ext}
+        template = ctx.settings.direct_template or "{title}.{ext}"
+        renamed = unique_path(ctx.output_dir / render_template(template, fields, ext=real_ext))
+        dest = dest.replace(renamed)
+        ctx.set_output(dest)
+    elif real_ext != ext and not url_extension(url):
         renamed = unique_path(dest.with_suffix("." + real_ext))
         dest = dest.replace(renamed)
         ctx.set_output(dest)
