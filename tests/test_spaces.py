@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -270,3 +271,50 @@ def test_a_user_result_without_names_leaves_no_dangling_separator() -> None:
                                               "date": datetime(2024, 5, 1, tzinfo=UTC)},
                            ext="m4a")
     assert name == "Harbour Talk (2024-05-01).m4a"
+
+
+async def test_a_live_recording_keeps_the_chunks_published_after_its_last_poll(
+        fake_x: FakeX, runtime) -> None:
+    """X's live playlist vanishes (404) at the end, before the chunks published since the
+    last poll were seen; they are taken from the replay playlist, which itself answers 404
+    once right after the end."""
+    space_id = "1LastAbcdEfgh"
+    fake_x.add_space(FakeSpace(space_id, state="Running", chunks=100, live_initial=5,
+                               live_interval=None))
+    fake_x.vanish_live_at_end(space_id)
+    job = await runtime.jobs.submit(spaces.KIND, fake_x.space_url(space_id))
+    while (runtime.jobs.get(job.id).items_done or 0) < 5:
+        await asyncio.sleep(0.05)
+    fake_x.advance_live(space_id, 3)
+    fake_x.end_live(space_id)
+    fake_x.gone_for(space_id, 1, "replay")
+    done = await asyncio.wait_for(runtime.jobs.wait(job.id), 120)
+    assert done.state == JobState.DONE, done.error
+    out = Path(done.output_path)
+    assert decode_errors(out) == ""
+    assert measure_tones(out) == [tone_hz(s) for s in range(8)]  # first to last, in order
+
+
+async def test_a_space_that_has_just_ended_is_waited_for(fake_x: FakeX, runtime) -> None:
+    """Right after the end, X's stream status and replay playlist answer 404 for a moment."""
+    now_ms = int(time.time() * 1000)
+    space_id = "1JustAbcdEfgh"
+    fake_x.add_space(FakeSpace(space_id, chunks=6, started_at_ms=now_ms - 60_000,
+                               ended_at_ms=now_ms - 2_000))
+    fake_x.gone_for(space_id, 2, "status")
+    fake_x.gone_for(space_id, 2, "replay")
+    job = await _download(runtime, fake_x, space_id)
+    assert job.state == JobState.DONE, job.error
+    _check_audio(Path(job.output_path), fake_x, space_id)
+
+
+async def test_a_replay_that_stays_gone_ends_with_the_sentence(
+        fake_x: FakeX, runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from audiofetch_app.sources.spaces import recorder
+
+    monkeypatch.setattr(recorder, "GONE_WAITS", (0.01, 0.01, 0.01))
+    fake_x.add_space(FakeSpace("1StayAbcdEfgh", chunks=4))
+    fake_x.gone_for("1StayAbcdEfgh", 1000, "replay")
+    job = await _download(runtime, fake_x, "1StayAbcdEfgh")
+    assert job.state == JobState.FAILED
+    assert "nothing is there; the link may be wrong or expired" in job.error

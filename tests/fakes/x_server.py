@@ -100,6 +100,8 @@ class FakeX:
         self.require_query_id = require_query_id
         self.guest_access = guest_access
         self.spaces: dict[str, FakeSpace] = {}
+        self._gone: dict[tuple[str, str], int] = {}
+        self._vanishing: set[str] = set()
         self.hidden: set[str] = set()  # metadata gone, CDN still serving
         self._guest_uses: dict[str, int] = {}
         self._next_guest = 1_693_000_000_000_000_000
@@ -165,6 +167,23 @@ class FakeX:
     def advance_live(self, space_id: str, count: int = 1) -> None:
         """Publish `count` more chunks of a live Space now (for live_interval=None)."""
         self.spaces[space_id]._advanced += count
+
+    def gone_for(self, space_id: str, times: int, what: str = "replay") -> None:
+        """X right after a Space ends: the next `times` requests for its replay playlists
+        (`what="replay"`) or its stream status (`what="status"`) answer 404."""
+        self._gone[(space_id, what)] = times
+
+    def vanish_live_at_end(self, space_id: str) -> None:
+        """Once the Space is over, its live playlist answers 404 instead of ENDLIST (as X's
+        does), so chunks published since the last poll are only in the replay playlist."""
+        self._vanishing.add(space_id)
+
+    def _still_gone(self, space_id: str, what: str) -> bool:
+        with self._lock:
+            left = self._gone.get((space_id, what), 0)
+            if left > 0:
+                self._gone[(space_id, what)] = left - 1
+            return left > 0
 
     def end_live(self, space_id: str) -> None:
         """End a live Space now, with the chunks it has so far."""
@@ -326,7 +345,7 @@ class FakeX:
         media_key = request.path[len(STATUS_PREFIX):]
         space = next((s for s in self.spaces.values()
                       if s.media_key == media_key and s.space_id not in self.hidden), None)
-        if space is None:
+        if space is None or self._still_gone(space.space_id, "status"):
             return _errors(404, 34, "Sorry, that page does not exist.")
         state = space.current_state()
         if space.geoblocked:
@@ -353,6 +372,10 @@ class FakeX:
         kind = request.query.get("type") or ("live" if not space.is_over(now) else "replay")
         not_found = (404, [("Content-Type", "text/plain")], b"Not Found")
         if space.published(now) == 0 or kind not in ("live", "replay"):
+            return not_found
+        if name in (space.master_name, space.media_name) and (
+                (kind == "live" and space.is_over(now) and space.space_id in self._vanishing)
+                or (kind == "replay" and self._still_gone(space.space_id, "replay"))):
             return not_found
         playlist = [("Content-Type", "application/vnd.apple.mpegurl"),
                     ("Cache-Control", "no-cache" if not space.is_over(now) else "max-age=60")]

@@ -8,19 +8,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 from audiofetch_app.core import hls, net
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.sources.spaces.chunks import chunk_sequence
+from audiofetch_app.sources.spaces.x_api import GONE_WAITS
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LIVE_POLL_MIN, LIVE_POLL_MAX = 0.2, 3.0
+
+
+async def patiently(load: Callable[[], Awaitable[T]], what: str) -> T:
+    """`load()`, tried again over GONE_WAITS while X answers 404 or 410 (a Space that has just
+    ended); the last HTTPStatusError when it never appears."""
+    for wait in (*GONE_WAITS, None):
+        try:
+            return await load()
+        except net.HTTPStatusError as exc:
+            if exc.status not in (404, 410) or wait is None:
+                raise
+            log.info("%s answered %d; trying again in %.1f s", what, exc.status, wait)
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -91,7 +108,7 @@ class Recorder:
             have[segment.index] = (path, segment.duration)
 
     async def replay(self, url: str) -> Recording:
-        playlist = await self._load(url)
+        playlist = await patiently(lambda: self._load(url), "The replay playlist")
         if not playlist.segments:
             raise JobError("The Space's recording has no audio in it.")
         total = len(playlist.segments)
@@ -100,31 +117,46 @@ class Recorder:
         return self.recording
 
     async def live(self, live_url: str) -> Recording:
-        """Record from the start, then follow the live playlist until the Space ends.
+        """Record from the start, then follow the live playlist until the Space ends, and
+        then take every chunk after the last one recorded from the replay playlist (the live
+        playlist can vanish before the last chunks were polled).
 
         Cancelling stops the network work and keeps what was recorded.
         """
+        replay_url = replay_url_for(live_url)
         try:
-            await self._fetch(await self._load(replay_url_for(live_url)), None)
+            await self._fetch(await self._load(replay_url), None)
             while True:
-                playlist = await self._load(live_url)
+                try:
+                    playlist = await self._load(live_url)
+                except net.HTTPStatusError as exc:
+                    if exc.status in (404, 410) and self.recording.chunks:
+                        break  # the live playlist is gone: the Space ended
+                    raise
                 first = min((s.index for s in playlist.segments), default=None)
                 if first is not None and first > self.recording.last_sequence + 1 \
                         and self.recording.chunks:
                     # The live window moved past us: fill the gap from the replay playlist.
-                    await self._fetch(await self._load(replay_url_for(live_url)), None)
+                    await self._fetch(await self._load(replay_url), None)
                 fresh = [s for s in playlist.segments if s.index > self.recording.last_sequence]
                 playlist.segments = fresh
                 await self._fetch(playlist, None)
                 if playlist.ended:
-                    return self.recording
+                    break
                 wait = (playlist.target_duration or 3.0) / 2
                 await asyncio.sleep(min(LIVE_POLL_MAX, max(LIVE_POLL_MIN, wait)))
-        except net.HTTPStatusError as exc:
-            if exc.status in (404, 410) and self.recording.chunks:
-                return self.recording  # the live playlist is gone: the Space ended
-            raise
+            await self._last_chunks(replay_url)
         except asyncio.CancelledError:
             log.info("Live recording stopped by the user after %d chunks",
                      len(self.recording.chunks))
-            return self.recording
+        return self.recording
+
+    async def _last_chunks(self, replay_url: str) -> None:
+        """After the end: every chunk of the replay playlist not recorded yet."""
+        try:
+            final = await patiently(lambda: self._load(replay_url), "The replay playlist")
+        except (net.NetError, JobError) as exc:
+            log.warning("The Space ended; its replay playlist could not be read to check for "
+                        "chunks after the last one recorded: %s", exc)
+            return
+        await self._fetch(final, None)

@@ -18,7 +18,7 @@ from audiofetch_app.sources.spaces.credentials import resolve as resolve_cookies
 from audiofetch_app.sources.spaces.metadata import SpaceMetadata, parse_space_id, space_url
 from audiofetch_app.sources.spaces.mux import fetch_cover, mux_space, tags_for
 from audiofetch_app.sources.spaces.recorder import Recorder
-from audiofetch_app.sources.spaces.x_api import REFERER, XClient
+from audiofetch_app.sources.spaces.x_api import JUST_ENDED, REFERER, XClient
 
 KIND = "space"
 DEFAULT_TEMPLATE = "{host} - {title} ({date:%Y-%m-%d}).{ext}"
@@ -125,7 +125,9 @@ async def run(ctx: JobContext) -> None:
                     raise JobError(problem)
                 ctx.set_title(meta.display_title)
                 ctx.remember(metadata=meta.to_dict())
-                stream = await client.stream(meta.media_key)
+                just_ended = meta.ended_at is not None and (
+                    datetime.now(UTC) - meta.ended_at).total_seconds() < JUST_ENDED
+                stream = await client.stream(meta.media_key, just_ended=just_ended)
                 playlist_url, live = stream.playlist_url, meta.state == "Running"
                 ctx.remember(playlist_url=playlist_url)
         elif not ctx.job.title:

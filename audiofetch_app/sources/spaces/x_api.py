@@ -40,6 +40,10 @@ FEATURES = {
     "responsive_web_graphql_skip_user_profile_image_extensions_enabled": False,
     "responsive_web_graphql_timeline_navigation_enabled": True,
 }
+# Right after a Space ends, X's replay playlist and stream status can answer 404 for some
+# seconds: waits of 0.5, 1, 2, 4, 8, 15, 15 s (45.5 s in all) before believing it is gone.
+GONE_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0)
+JUST_ENDED = 15 * 60  # seconds after its end that a Space counts as just ended
 MAX_RATE_LIMIT_WAIT = 60.0  # seconds we wait for X's limit to reset before telling the user
 _X_HOSTS = {"x.com", "api.x.com", "twitter.com", "api.twitter.com"}
 
@@ -162,8 +166,16 @@ class XClient:
             raise JobError(f"X could not look up this Space: {message.rstrip('.')}.")
         return parse_audio_space(space_id, payload)
 
-    async def stream(self, media_key: str) -> StreamInfo:
-        response = await self._call(STREAM_STATUS.format(media_key=media_key))
+    async def stream(self, media_key: str, *, just_ended: bool = False) -> StreamInfo:
+        """Where the Space's audio is. `just_ended`: X may not know the replay for some
+        seconds after the end, so a 404 is asked again over GONE_WAITS first."""
+        waits = iter(GONE_WAITS if just_ended else ())
+        while True:
+            response = await self._call(STREAM_STATUS.format(media_key=media_key))
+            if response.status_code != 404 or (wait := next(waits, None)) is None:
+                break
+            log.info("X does not know this Space's stream yet; asking again in %.1f s", wait)
+            await _sleep(wait)
         if response.status_code == 404:
             raise JobError("X has no recording of this Space (it ended without a replay, "
                            "or the replay was removed).")
