@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.desktop import AppProcess, free_port, wait_for
+from tests.media import make_tone
 
 PASSWORD = "household secret 42"
 pytestmark = pytest.mark.timeout(300)
@@ -148,8 +149,10 @@ def test_program_login_rest_and_logout(lan: Lan, http_server) -> None:
         assert c.get("/api/jobs").status_code == 401
 
 
-def test_live_progress_over_server_sent_events(lan: Lan, http_server) -> None:
-    http_server.add("/a.mp3", b"ID3" + b"\0" * 50_000, content_type="audio/mpeg")
+def test_live_progress_over_server_sent_events(lan: Lan, http_server, tmp_path: Path) -> None:
+    # Real audio: a direct download is checked by FFmpeg before it counts as done.
+    tone = make_tone(tmp_path / "a.mp3", seconds=2).read_bytes()
+    http_server.add("/a.mp3", tone, content_type="audio/mpeg")
     auth = {"authorization": f"Bearer {lan.token()}"}
     with httpx.Client(base_url=lan.url, timeout=30) as c:
         with c.stream("GET", "/api/events") as denied:
@@ -167,11 +170,13 @@ def test_live_progress_over_server_sent_events(lan: Lan, http_server) -> None:
                     kind = line[7:]
                 elif line.startswith("data: "):
                     seen.append((kind, json.loads(line[6:])))
-                    if seen[-1][1]["id"] == job_id and seen[-1][1]["state"] == "done":
+                    if seen[-1][1]["id"] == job_id and seen[-1][1]["state"] in (
+                            "done", "failed"):
                         break
                 assert time.monotonic() < deadline
     kinds = [k for k, job in seen if job["id"] == job_id]
     assert kinds[0] == "added" and "updated" in kinds
+    assert seen[-1][1]["state"] == "done", seen[-1][1]["error"]
 
 
 def test_password_never_reaches_the_log(lan: Lan) -> None:
