@@ -73,6 +73,9 @@ def free_port(host: str, preferred: int) -> int:
     """`preferred` if nobody listens there, else any free port."""
     for port in (preferred, 0):
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            if os.name != "nt":  # as uvicorn binds: a port whose old connections are still
+                # closing (TIME_WAIT) is free; on Windows the option would allow a real clash
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((host, port))
             except OSError:

@@ -10,10 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 import audiofetch_app.sources  # noqa: F401 - registers the sources
 from audiofetch_app.sources.runtime import open_runtime
-from audiofetch_app.web.api import build_router
+from audiofetch_app.web.api import build_router, validation_error
 from tests.desktop import AppProcess, wait_for_http
 from tests.media import make_tone
 from tests.test_page import serve_site
@@ -24,6 +25,7 @@ async def api(af_home: Path):
     runtime = await open_runtime(console_log=False)
     app = FastAPI()
     app.include_router(build_router(lambda: runtime))
+    app.add_exception_handler(RequestValidationError, validation_error)  # as server.install
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
                                  base_url="http://test") as client:
         yield client, runtime
@@ -108,3 +110,19 @@ def test_stream_zip_to_a_real_client_keeps_nothing(tmp_path: Path, http_server,
     assert status["state"] in ("done", "running")
     downloads = home / "downloads"
     assert not downloads.exists() or not any(downloads.rglob("*"))
+
+
+@pytest.mark.parametrize("send, words", [
+    ({"json": {}}, "The request needs url."),
+    ({"json": {"url": "https://e.com/a.mp3", "workers": 99}},
+     "workers: Input should be less than or equal to 20."),
+    ({"content": b"{not json", "headers": {"content-type": "application/json"}},
+     "The request body is not valid JSON."),
+])
+async def test_every_422_is_a_sentence(api, send: dict, words: str) -> None:
+    client, _ = api
+    response = await client.post("/api/download", **send)
+    assert response.status_code == 422 and response.json() == {"detail": words}
+    bad_page = await client.get("/api/jobs", params={"limit": -1})
+    assert bad_page.status_code == 422
+    assert bad_page.json()["detail"] == "limit: Input should be greater than or equal to 1."

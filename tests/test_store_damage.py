@@ -108,3 +108,16 @@ async def test_the_window_offers_the_restore(tmp_path: Path) -> None:
         user.find(marker="recovery-restore").click()
         await user.should_see("Restored.")
     Store(path).close()  # reads cleanly again
+
+
+def test_restore_refuses_a_database_that_is_not_damaged(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    path = home / "audiofetch.json"
+    _good_database(path)
+    assert run_cli("jobs", "list", home=home).returncode == 0  # makes the good copy
+    before = path.read_bytes()
+    result = run_cli("restore-database", home=home)
+    assert result.returncode == 1 and "reads cleanly, so there is nothing to restore" in \
+        result.stderr
+    assert path.read_bytes() == before and not list(home.glob("*.damaged-*"))

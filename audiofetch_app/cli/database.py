@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from audiofetch_app import settings as settings_mod
 from audiofetch_app.cli.common import EXIT_FAILED, EXIT_OK
-from audiofetch_app.core.store import StoreError, restore_good_copy
+from audiofetch_app.core.store import DamagedStore, Store, StoreError, restore_good_copy
 from audiofetch_app.sources.runtime import AlreadyRunning, acquire_instance
+
+
+def _damaged(path: Path) -> bool:
+    try:
+        Store(path).close()
+    except DamagedStore:
+        return True
+    return False
 
 
 def restore_command(args: argparse.Namespace) -> int:
@@ -20,6 +29,10 @@ def restore_command(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     try:
         path = settings_mod.db_path()
+        if not args.force and not _damaged(path):
+            print(f"The database {path} reads cleanly, so there is nothing to restore (use "
+                  "--force to go back to the good copy all the same).", file=sys.stderr)
+            return EXIT_FAILED
         kept = restore_good_copy(path)
     except (StoreError, OSError) as exc:
         print(str(exc) if isinstance(exc, StoreError) else
@@ -27,6 +40,6 @@ def restore_command(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     finally:
         lock.release()
-    print(f"Restored the good copy; the damaged file is kept as {kept.name}.")
+    print(f"Restored the good copy; the file it replaced is kept as {kept.name}.")
     print(path)
     return EXIT_OK

@@ -18,6 +18,7 @@ from audiofetch_app.cli.common import (
 )
 from audiofetch_app.core import net
 from audiofetch_app.core.job_context import JobError
+from audiofetch_app.core.urls import title_from_url
 
 
 async def list_tracks(url: str, kind: str, options) -> int:
@@ -31,7 +32,8 @@ async def list_tracks(url: str, kind: str, options) -> int:
     tracks = getattr(found, "tracks", [])
     print(f"{found.title}: {len(tracks)} track{'s' if len(tracks) != 1 else ''}")
     for n, track in enumerate(tracks, start=1):
-        print(f"{n:>3}  {track.family:<12} {track.title or '-'}\n     {track.url}")
+        title = track.title or title_from_url(track.url)  # as the tab and the file name
+        print(f"{n:>3}  {track.family:<12} {title}\n     {track.url}")
     return EXIT_OK
 
 

@@ -74,8 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_telegram(sub.add_parser("telegram", help="Telegram login, sessions, sources and sync"))
 
-    sub.add_parser("restore-database", help="put back the last good copy of a damaged "
-                   "database (the damaged file is kept beside it)")
+    restore = sub.add_parser("restore-database", help="put back the last good copy of a "
+                             "damaged database (the damaged file is kept beside it)")
+    restore.add_argument("--force", action="store_true",
+                         help="restore it even though the database reads cleanly")
 
     jobs = sub.add_parser("jobs", help="list, resume, retry or delete jobs")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")

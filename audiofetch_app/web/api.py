@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import StreamingResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from audiofetch_app import sources
@@ -37,6 +38,27 @@ class DownloadRequest(BaseModel):
     # or a target spec ({"type": ..., with the kind's fields}); see GET /api/targets.
     target: str | dict[str, Any] | None = None
     max_filesize: int | str | None = None  # bytes, or a size like "50M" or "2G"
+
+
+def validation_sentence(exc: RequestValidationError) -> str:
+    """FastAPI's list of what is wrong with a request, as one sentence (the first fault)."""
+    errors = exc.errors()
+    if not errors:
+        return "The request is not valid."
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    message = str(first.get("msg", "is not valid")).rstrip(".")
+    if first.get("type") == "json_invalid":
+        return "The request body is not valid JSON."
+    if first.get("type") == "missing":
+        return f"The request needs {where or 'a body'}."
+    return f"{where}: {message}." if where else f"{message}."
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """Every 422 answers with a `detail` sentence, as the REST API's other errors do."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": validation_sentence(exc)}, status_code=422)
 
 
 def from_network(request: Request) -> bool:
@@ -115,8 +137,9 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
         return job_json(require(job_id))
 
     @router.get("/jobs")
-    async def list_jobs(offset: int = 0, limit: int = 100) -> dict[str, Any]:
-        page_of_jobs, total = jobs().page(offset=max(0, offset), limit=max(1, min(limit, 500)))
+    async def list_jobs(offset: int = Query(default=0, ge=0),
+                        limit: int = Query(default=100, ge=1, le=500)) -> dict[str, Any]:
+        page_of_jobs, total = jobs().page(offset=offset, limit=limit)
         return {"total": total, "jobs": [job_json(j) for j in page_of_jobs]}
 
     @router.post("/jobs/{job_id}/cancel")

@@ -121,11 +121,12 @@ def install(app: Any, get_runtime: Callable[[], Runtime], get_lan: Callable[[], 
     request there, which programs and attackers would pile up). Returns the API app.
     """
     from fastapi import FastAPI
+    from fastapi.exceptions import RequestValidationError
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.responses import HTMLResponse, JSONResponse
 
     from audiofetch_app import __version__
-    from audiofetch_app.web.api import build_router
+    from audiofetch_app.web.api import build_router, validation_error
     from audiofetch_app.web.auth_routes import build_auth_router
     from audiofetch_app.web.downloads_api import build_downloads_router
     from audiofetch_app.web.events_api import build_events_router
@@ -134,6 +135,7 @@ def install(app: Any, get_runtime: Callable[[], Runtime], get_lan: Callable[[], 
     api = FastAPI(title="AudioFetch REST API", version=__version__, docs_url=None,
                   redoc_url=None, openapi_url=None)
     api.include_router(build_router(get_runtime))
+    api.add_exception_handler(RequestValidationError, validation_error)
     api.include_router(build_downloads_router(get_runtime))
     api.include_router(build_events_router(get_runtime))
 
