@@ -8,16 +8,15 @@ from pathlib import Path
 
 from audiofetch_app import settings as settings_mod
 from audiofetch_app.cli.common import EXIT_FAILED, EXIT_OK
-from audiofetch_app.core.store import DamagedStore, Store, StoreError, restore_good_copy
+from audiofetch_app.core.store import StoreError, history_dir, is_damaged, restore_good_copy
 from audiofetch_app.sources.runtime import AlreadyRunning, acquire_instance
 
 
 def _damaged(path: Path) -> bool:
-    try:
-        Store(path).close()
-    except DamagedStore:
-        return True
-    return False
+    """The database or any file of its job history does not read cleanly."""
+    history = history_dir(path)
+    files = [path, *(history.rglob("*.json") if history.is_dir() else [])]
+    return any(is_damaged(p) for p in files)
 
 
 def restore_command(args: argparse.Namespace) -> int:

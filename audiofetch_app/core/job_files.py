@@ -6,7 +6,7 @@ import logging
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from audiofetch_app.core.store import JOBS
 
@@ -40,3 +40,38 @@ def remove_paths(paths: Iterable[Path]) -> None:
                 path.unlink(missing_ok=True)
         except OSError:
             log.warning("Could not remove %s", path)
+
+
+class Manifest:
+    """The files a job saved, one per line, appended as they are saved: a job that saves
+    thousands keeps counts in its record and the list here, so its writes stay small."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: IO[str] | None = None
+
+    def add(self, saved: str) -> None:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        self._handle.write(saved.replace("\n", " ") + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def read_manifest(path: Path) -> list[str]:
+    """The files a manifest lists, in order, each once; [] when there is none. A line cut
+    short by a crash is left out."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError:
+        log.warning("Could not read %s", path)
+        return []
+    lines = text.split("\n")
+    return list(dict.fromkeys(line for line in lines[:-1] if line))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audiofetch_app.core import address_guard, job_targets, registry, transfer_limits
+from audiofetch_app.core.history import JobHistory
 from audiofetch_app.core.job_context import (
     JobContext,
     JobError,
@@ -19,11 +20,11 @@ from audiofetch_app.core.job_context import (
     is_expected,
     user_message,
 )
-from audiofetch_app.core.job_files import remove_paths, upsert_jobs
+from audiofetch_app.core.job_files import remove_paths
 from audiofetch_app.core.job_record import ACTIVE_STATES, RESUMABLE_STATES, Job, JobEvent, JobState
 from audiofetch_app.core.logs import current_job_id
 from audiofetch_app.core.net_errors import strip_query
-from audiofetch_app.core.store import JOBS, Store, StoreError
+from audiofetch_app.core.store import Store, StoreError, history_dir
 from audiofetch_app.settings import Settings, SettingsService
 
 if TYPE_CHECKING:
@@ -43,14 +44,16 @@ class JobManager:
 
     def __init__(self, store: Store, settings: SettingsService | None = None,
                  max_running: int = 3, default_output: Path | None = None,
-                 secrets: Vault | None = None) -> None:
-        self._store = store
+                 secrets: Vault | None = None, history: Path | None = None) -> None:
+        """`store`'s jobs table holds the hot jobs; `history` the archive and manifests."""
         self._secrets = secrets
         self._settings = settings  # SettingsService or None
         self._max_running = max_running
         self._default_output = default_output
         self._jobs: dict[str, Job] = {}
         self._doc_ids: dict[str, int] = {}
+        self._history = JobHistory(store, history or history_dir(store.path), self._jobs,
+                                   self._doc_ids)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._contexts: dict[str, JobContext] = {}
         self._done_events: dict[str, asyncio.Event] = {}
@@ -75,23 +78,15 @@ class JobManager:
         """Load history; jobs that were running or queued when the app died become interrupted."""
         if self._started:
             return
-        docs = await self._store.arun(lambda db: [(d.doc_id, dict(d)) for d in db.table(JOBS)])
-        recovered: list[Job] = []
-        for doc_id, data in docs:
-            try:
-                job = Job.from_dict(data)
-            except (TypeError, ValueError):
-                log.warning("Skipping an unreadable job record %s", doc_id)
-                continue
-            self._jobs[job.id] = job
-            self._doc_ids[job.id] = doc_id
-            if job.state in ACTIVE_STATES:
-                job.state = JobState.INTERRUPTED
-                job.error = INTERRUPTED_MESSAGE
-                job.speed = 0.0
-                recovered.append(job)
+        await self._history.load()
+        recovered = [job for job in self._jobs.values() if job.state in ACTIVE_STATES]
+        for job in recovered:
+            job.state = JobState.INTERRUPTED
+            job.error = INTERRUPTED_MESSAGE
+            job.speed = 0.0
         if recovered:
             await self._write(recovered)
+        await self._history.archive_old()
         self._started = True
         for job in self._jobs.values():
             if job.state == JobState.PAUSED:
@@ -114,6 +109,7 @@ class JobManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
         await self._flush()
+        await self._history.close()
         self._started = False
         self._closing = False
 
@@ -124,9 +120,15 @@ class JobManager:
 
     # -- queries ----------------------------------------------------------------------------
 
-    def get(self, job_id: str) -> Job | None:
+    def get(self, job_id: str, *, whole: bool = True) -> Job | None:
+        """The job, hot or archived; `whole`: with the files its manifest lists too."""
         job = self._jobs.get(job_id)
-        return job.copy() if job else None
+        job = job.copy() if job else self._history.archived(job_id)
+        return self._history.whole(job) if whole else job
+
+    def manifest_path(self, job_id: str) -> Path:
+        """Where a job that saves many files lists them, instead of in its record."""
+        return self._history.manifest_path(job_id)
 
     def list(self, *, states: Iterable[JobState] | None = None, kind: str | None = None,
              offset: int = 0, limit: int | None = None) -> list[Job]:
@@ -135,16 +137,11 @@ class JobManager:
 
     def page(self, *, states: Iterable[JobState] | None = None, kind: str | None = None,
              offset: int = 0, limit: int | None = None) -> tuple[list[Job], int]:
-        """One page of jobs, newest first, and how many match in all."""
-        wanted = set(states) if states else None
-        jobs = [j for j in self._jobs.values()
-                if (wanted is None or j.state in wanted) and (kind is None or j.kind == kind)]
-        jobs.sort(key=lambda j: j.created_at, reverse=True)
-        end = None if limit is None else offset + limit
-        return [j.copy() for j in jobs[offset:end]], len(jobs)  # copy only what is returned
+        """One page of jobs, newest first, and how many match in all (hot and archived)."""
+        return self._history.page(states, kind, max(0, offset), limit)
 
     def count(self) -> int:
-        return len(self._jobs)
+        return self._history.count()
 
     # -- events -----------------------------------------------------------------------------
 
@@ -203,7 +200,9 @@ class JobManager:
 
     async def retry(self, job_id: str) -> Job:
         """Queue a failed, cancelled, interrupted or finished job again; resumes where it can."""
-        job = self._require(job_id)
+        job = await self._history.claim(job_id)  # an archived job comes back to the hot set
+        if job is None:
+            raise KeyError(f"There is no job {job_id}.")
         if job.active:
             return job.copy()
         if job.state not in RESUMABLE_STATES and job.state != JobState.DONE:
@@ -215,6 +214,7 @@ class JobManager:
         job.resume_at = None
         job.speed = 0.0
         await self._write([job])
+        await self._history.settle(job_id)
         self._emit("updated", job)
         self._pump()
         return job.copy()
@@ -225,14 +225,12 @@ class JobManager:
         self._disarm_wakeup(job_id)
         if job.active:
             await self.cancel(job_id)
+        whole = self._history.whole(job.copy()) or job
         if with_files:
-            await asyncio.to_thread(remove_paths, [Path(p) for p in job.files] + (
+            await asyncio.to_thread(remove_paths, [Path(p) for p in whole.files] + (
                 [Path(job.output_path)] if job.output_path else []))
-        doc_id = self._doc_ids.pop(job_id, None)
-        self._jobs.pop(job_id, None)
         self._dirty.discard(job_id)
-        if doc_id is not None:
-            await self._store.arun(lambda db: db.table(JOBS).remove(doc_ids=[doc_id]))
+        await self._history.remove(job_id)
         self._emit("removed", job)
 
     async def wait(self, job_id: str) -> Job:
@@ -242,10 +240,11 @@ class JobManager:
             event = self._done_events.setdefault(job_id, asyncio.Event())
             await event.wait()
             job = self._require(job_id)
-        return job.copy()
+        return self._history.whole(job.copy()) or job
 
     def _require(self, job_id: str) -> Job:
-        job = self._jobs.get(job_id)
+        """The hot job itself, or a copy of an archived one."""
+        job = self._jobs.get(job_id) or self._history.archived(job_id)
         if job is None:
             raise KeyError(f"There is no job {job_id}.")
         return job
@@ -352,6 +351,7 @@ class JobManager:
         event = self._done_events.pop(job.id, None)
         if event:
             event.set()
+        self._history.finished()
 
     def _arm_wakeup(self, job: Job) -> None:
         """Queue a paused job again when its time comes (at once if it already has)."""
@@ -382,9 +382,7 @@ class JobManager:
     async def _write(self, jobs: list[Job]) -> None:
         for job in jobs:
             self._dirty.discard(job.id)
-        snapshot = [(job.id, self._doc_ids.get(job.id), job.to_dict()) for job in jobs]
-        new_ids = await self._store.arun(lambda db: upsert_jobs(db, snapshot))
-        self._doc_ids.update(new_ids)
+        await self._history.write(jobs)
 
     async def _flush(self) -> None:
         dirty = [self._jobs[i] for i in list(self._dirty) if i in self._jobs]

@@ -62,9 +62,40 @@ def parse_database(raw: bytes, path: Path) -> dict[str, dict[str, Any]]:
     return data
 
 
+def history_dir(path: Path) -> Path:
+    """The folder beside a database that holds its job history (hot jobs, archive, manifests)."""
+    return path.with_name(f"{path.stem}-history")
+
+
+def is_damaged(path: Path) -> bool:
+    """True when the file exists and does not read as AudioFetch's tables."""
+    try:
+        parse_database(path.read_bytes(), path)
+    except FileNotFoundError:
+        return False
+    except DamagedStore:
+        return True
+    return False
+
+
 def restore_good_copy(path: Path) -> Path:
     """Put the last good copy back in place of a damaged database; the damaged file is kept
-    beside it (returned). StoreError when there is no good copy."""
+    beside it (returned). Damaged files of its job history are put back too (when only one
+    of those is damaged, the database itself is left as it is). StoreError when there is no
+    good copy."""
+    history = history_dir(path)
+    damaged = sorted(p for p in history.rglob("*.json") if is_damaged(p)) \
+        if history.is_dir() else []
+    if damaged and not is_damaged(path):
+        kept = [_restore_one(p) for p in damaged]
+        return kept[0]
+    kept_main = _restore_one(path)
+    for other in damaged:
+        _restore_one(other)
+    return kept_main
+
+
+def _restore_one(path: Path) -> Path:
     good = good_copy_path(path)
     if not good.is_file():
         raise StoreError(f"There is no earlier good copy of {path} to restore.")
@@ -77,7 +108,38 @@ def restore_good_copy(path: Path) -> Path:
     return kept
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
+def read_database(path: Path) -> dict[str, dict[str, Any]]:
+    """The tables of a database file ({} when there is none); a clean read is kept as its
+    good copy. DamagedStore or StoreError say what is wrong."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise StoreError(f"Could not read {path}: {exc.strerror or exc}.") from exc
+    data = parse_database(raw, path)
+    # This file reads cleanly: keep it as the copy to go back to if it is ever damaged.
+    good = good_copy_path(path)
+    with contextlib.suppress(OSError):
+        kept = good.stat() if good.is_file() else None
+        now = path.stat()
+        if kept is None or kept.st_size != now.st_size or kept.st_mtime < now.st_mtime:
+            atomic_write_bytes(good, raw, mode=0o600)
+    return data
+
+
+def write_database(path: Path, data: dict[str, dict[str, Any]], durable: bool = True) -> None:
+    """Write tables as TinyDB's JSON, atomically; StoreError says why it could not.
+    `durable=False` leaves the fsync to the caller (who syncs many files at once)."""
+    encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        atomic_write_bytes(path, encoded, fsync=durable)
+    except OSError as exc:
+        raise StoreError(f"Could not save to {path}: {exc.strerror or exc}.") from exc
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None,
+                       fsync: bool = True) -> None:
     """Write `data` to a temp file beside `path`, fsync it, then `os.replace` it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -85,7 +147,8 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                os.fsync(fh.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -112,30 +175,15 @@ class AtomicJSONStorage(Storage):
         return self._data
 
     def _load(self) -> dict[str, dict[str, Any]]:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            raise StoreError(f"Could not read {self.path}: {exc.strerror or exc}.") from exc
-        data = parse_database(raw, self.path)
-        # This file reads cleanly: keep it as the copy to go back to if it is ever damaged.
-        good = good_copy_path(self.path)
-        with contextlib.suppress(OSError):
-            kept = good.stat() if good.is_file() else None
-            now = self.path.stat()
-            if kept is None or kept.st_size != now.st_size or kept.st_mtime < now.st_mtime:
-                atomic_write_bytes(good, raw, mode=0o600)
-        return data
+        return read_database(self.path)
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
-            atomic_write_bytes(self.path, encoded)
-        except OSError as exc:
+            write_database(self.path, data)
+        except StoreError:
             # Memory may hold a change the disk refused: reload what is really there.
             self._data = None
-            raise StoreError(f"Could not save to {self.path}: {exc.strerror or exc}.") from exc
+            raise
         self._data = data
 
     def close(self) -> None:

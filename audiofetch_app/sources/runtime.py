@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
 from audiofetch_app import settings as settings_mod
+from audiofetch_app.core.history_migrate import migrate_jobs
 from audiofetch_app.core.instance import InstanceLock
 from audiofetch_app.core.jobs import JobManager
 from audiofetch_app.core.logs import setup_logging
-from audiofetch_app.core.store import Store
+from audiofetch_app.core.store import Store, history_dir
 from audiofetch_app.core.vault import Vault
 from audiofetch_app.sources.telegram.gateway import GatewayFactory
 from audiofetch_app.sources.telegram.service import TelegramService
@@ -38,10 +40,13 @@ class Runtime:
     jobs: JobManager
     lock: InstanceLock
     telegram: TelegramService
+    history: Store | None = None  # the hot jobs' own file (see core.history)
 
     async def close(self) -> None:
         await self.telegram.close()
         await self.jobs.close()
+        if self.history is not None:
+            self.history.close()
         self.store.close()
         self.lock.release()
 
@@ -66,13 +71,18 @@ async def open_runtime(*, console_log: bool = True, console_level: int = logging
     try:
         setup_logging(settings_mod.log_dir(), console_level=console_level, console=console_log)
         store = Store(settings_mod.db_path())
+        # Jobs live in a folder of their own: settings, secrets and Telegram state stay in the
+        # database file, so neither kind of write rewrites the other (see core.history).
+        folder = history_dir(store.path)
+        history = Store(folder / "jobs.json")
+        await asyncio.to_thread(migrate_jobs, store, history, folder)
         settings = settings_mod.SettingsService(store)
         vault = Vault(store, settings_mod.key_path())
-        jobs = JobManager(store, settings, secrets=vault)
+        jobs = JobManager(history, settings, secrets=vault, history=folder)
         telegram = TelegramService(store, vault, jobs, settings, TELEGRAM_FACTORY,
                                    staging_dir=settings_mod.data_dir() / "telegram-staging")
         await jobs.start()
     except BaseException:
         lock.release()
         raise
-    return Runtime(store, settings, vault, jobs, lock, telegram)
+    return Runtime(store, settings, vault, jobs, lock, telegram, history)

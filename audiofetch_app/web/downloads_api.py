@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 
 from audiofetch_app.core import saved
+from audiofetch_app.core.job_record import ACTIVE_STATES
 from audiofetch_app.core.zipstream import zip_chunks
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ def build_downloads_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
     async def delete_download(name: str) -> dict[str, str]:
         """Delete a saved download (refused while a job still writes to it)."""
         path = entry(name)
-        for job in get_runtime().jobs.list():
-            if job.active and job.output_path and (
+        for job in get_runtime().jobs.list(states=ACTIVE_STATES):  # not the whole history
+            if job.output_path and (
                     job.output_path == str(path) or str(path) in job.output_path):
                 raise HTTPException(409, detail="A running job is still writing this "
                                                 "download; cancel it first.")

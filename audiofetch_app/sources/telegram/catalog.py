@@ -49,6 +49,7 @@ class TelegramSource:
     last_sync_at: float | None = None
     last_result: str | None = None  # None: fine; else the sentence of the last failure
     next_run_at: float | None = None
+    last_job_id: str | None = None  # its newest sync job: found without searching history
 
     @property
     def channel(self) -> Channel:
@@ -66,7 +67,7 @@ class TelegramSource:
 
 
 class SourceCatalog:
-    """CRUD of sources; sync progress is saved with `advance` after each message."""
+    """CRUD of sources; sync progress is saved with `advance` (about once a second)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -105,6 +106,13 @@ class SourceCatalog:
         await self.store.arun(lambda db: db.table(TABLE).update(
             changes, (Query().kind == _KIND) & (Query().id == source_id)))
         return await self.get(source_id)
+
+    def sync_state(self, source_id: str) -> dict[str, Any]:
+        """The source's `last_job_id` and `last_sync_at` ({} if there is no such source); a
+        read of memory, safe on the loop."""
+        doc = self.store.run(lambda db: db.table(TABLE).get(
+            (Query().kind == _KIND) & (Query().id == source_id)))
+        return {} if doc is None else {k: doc.get(k) for k in ("last_job_id", "last_sync_at")}
 
     async def advance(self, source_id: str, last_id: int, *, files: int = 0,
                       size: int = 0) -> None:

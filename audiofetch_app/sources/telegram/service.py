@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from audiofetch_app.core import registry, targets
 from audiofetch_app.core.job_context import JobContext, JobError
-from audiofetch_app.core.job_record import Job, JobState
+from audiofetch_app.core.job_record import ACTIVE_STATES, Job, JobState
 from audiofetch_app.sources.telegram import media
 from audiofetch_app.sources.telegram.catalog import SourceCatalog, TelegramSource
 from audiofetch_app.sources.telegram.credentials import ApiCredentials
@@ -58,6 +58,7 @@ class TelegramService:
         self.catalog = SourceCatalog(store)
         self.scheduler = SyncScheduler(self, clock=clock)
         self._purger: asyncio.Task[None] | None = None
+        self._latest: dict[str, str | None] = {}  # source id -> its newest sync job's id
         registry.register(registry.Source(KIND, "Telegram sync", run=self.run_job))
 
     # ---------------------------------------------------------------- life cycle
@@ -161,8 +162,8 @@ class TelegramService:
 
     async def delete_source(self, source_id: str) -> None:
         """Forget the source (its saved files stay); a running sync of it is cancelled."""
-        for job in self.jobs.list(kind=KIND):
-            if job.active and job.options.get("source_id") == source_id:
+        for job in self.jobs.list(states=ACTIVE_STATES, kind=KIND):  # active jobs are hot
+            if job.options.get("source_id") == source_id:
                 await self.jobs.cancel(job.id)
         gone = await self.catalog.get(source_id)
         await self.catalog.delete(source_id)
@@ -196,15 +197,39 @@ class TelegramService:
         latest = self.sync_job(source.id)
         if latest is not None and latest.state == JobState.PAUSED:
             return await self.jobs.retry(latest.id)  # "Sync now" ends the wait, not doubles it
-        return await self.jobs.submit(KIND, sync_url(source.id), {"source_id": source.id},
-                                      title=f"Sync {source.title}")
+        job = await self.jobs.submit(KIND, sync_url(source.id), {"source_id": source.id},
+                                     title=f"Sync {source.title}")
+        if job.id != source.last_job_id:
+            self._latest[source.id] = job.id
+            await self.catalog.update(source.id, last_job_id=job.id)
+        return job
 
     def sync_job(self, source_id: str) -> Job | None:
-        """The newest sync job of this source, if any."""
-        for job in self.jobs.list(kind=KIND):
-            if job.options.get("source_id") == source_id:
-                return job
-        return None
+        """The newest sync job of this source, if any: looked up by the id the source keeps,
+        so listing sources costs the same with ten past syncs or fifty thousand."""
+        if source_id not in self._latest:
+            state = self.catalog.sync_state(source_id)
+            # Only a source synced before sources kept their job's id needs a search.
+            self._latest[source_id] = state.get("last_job_id") or (
+                self._search_history(source_id) if state.get("last_sync_at") else None)
+        job_id = self._latest[source_id]
+        job = self.jobs.get(job_id, whole=False) if job_id else None
+        if job is None and job_id:  # deleted: the one before it, if any
+            self._latest[source_id] = self._search_history(source_id)
+            job = self.jobs.get(self._latest[source_id] or "", whole=False)
+        return job
+
+    def _search_history(self, source_id: str) -> str | None:
+        """The newest sync job of a source kept before sources knew theirs (once a source)."""
+        offset = 0
+        while True:
+            page, total = self.jobs.page(kind=KIND, offset=offset, limit=200)
+            for job in page:
+                if job.options.get("source_id") == source_id:
+                    return job.id
+            offset += 200
+            if offset >= total or not page:
+                return None
 
     async def run_job(self, ctx: JobContext) -> None:
         from audiofetch_app.sources.telegram.sync import run_sync

@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
 from audiofetch_app.core.job_context import JobContext, JobError, JobPaused
+from audiofetch_app.core.job_files import Manifest
 from audiofetch_app.core.targets import StorageTarget, is_local, open_target
 from audiofetch_app.sources.telegram import media
 from audiofetch_app.sources.telegram.catalog import TelegramSource
@@ -29,6 +31,7 @@ from audiofetch_app.sources.telegram.gateway import (
 )
 
 if TYPE_CHECKING:
+    from audiofetch_app.core.jobs import JobManager
     from audiofetch_app.core.vault import Vault
     from audiofetch_app.sources.telegram.catalog import SourceCatalog
     from audiofetch_app.sources.telegram.sessions import TelegramSessions
@@ -38,6 +41,7 @@ class SyncServices(Protocol):
     """What a sync needs of the Telegram service (the service is one)."""
 
     catalog: SourceCatalog
+    jobs: JobManager
     sessions: TelegramSessions
     vault: Vault
     staging_dir: Path
@@ -49,7 +53,7 @@ log = logging.getLogger(__name__)
 SHORT_FLOOD_WAIT = 120  # seconds: waited out in the job; longer waits pause the job
 RETRIES = 3  # attempts per file after a dropped connection
 RETRY_DELAY = 2.0  # seconds, doubled on each attempt
-SAVE_EVERY = 1.0  # seconds between saves of `last_id` while only skipping messages
+SAVE_EVERY = 1.0  # seconds between saves of `last_id` and the counts (and one at the end)
 ALIGN = 4096  # Telegram serves files in 4 KiB blocks; resume on a block boundary
 
 
@@ -86,8 +90,8 @@ class SyncRun:
         self.topic_titles: dict[int, str] = {}
         workers = ctx.settings.telegram_workers or 3
         self.slots = asyncio.Semaphore(int(workers))
-        self.order: list[int] = []  # message ids walked, not yet below the watermark
-        self.finished: set[int] = set()
+        self.order: deque[int] = deque()  # message ids walked, not yet below the watermark
+        self.finished: set[int] = set()  # handled, of those in `order`
         self.failed: dict[int, str] = {}
         self.claimed: set[str] = set()
         self.watermark = source.last_id
@@ -101,6 +105,9 @@ class SyncRun:
         self._saved_bytes = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._error: BaseException | None = None
+        # The saved files' paths go to a manifest beside the history, not into the job's
+        # record: a sync of 15,000 files keeps its record (and each write of it) small.
+        self.manifest = Manifest(service.jobs.manifest_path(ctx.job.id))
 
     # ---------------------------------------------------------------- the walk
 
@@ -119,6 +126,7 @@ class SyncRun:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._save_watermark(force=True)
+            self.manifest.close()
         if self._error is not None:
             raise self._error
         if self.failed:
@@ -224,9 +232,11 @@ class SyncRun:
             raise JobError("The file could not be downloaded.")
         final = await asyncio.to_thread(self.target.commit, partial, rel)
         self.ctx.untrack_partial(partial)
-        self.ctx.add_file(final)
         self.new_files += 1
         self.new_bytes += item.size
+        self.manifest.add(str(final))
+        self.ctx.remember(manifest=True,
+                          files_saved=int(self.ctx.job.detail.get("files_saved", 0)) + 1)
 
     async def _download(self, message: Any, item: media.AudioItem, partial: Path) -> Any:
         """Fetch the rest of the file into `partial`; raises when it is not all there."""
@@ -293,16 +303,17 @@ class SyncRun:
     async def _mark_done(self, message_id: int) -> None:
         self.finished.add(message_id)
         while self.order and self.order[0] in self.finished:
-            self.watermark = max(self.watermark, self.order.pop(0))
+            done = self.order.popleft()
+            self.finished.discard(done)
+            self.watermark = max(self.watermark, done)
         self._report()
         await self._save_watermark()
 
     async def _save_watermark(self, force: bool = False) -> None:
-        """Keep `last_id` and the counts: after every saved file, else about once a second."""
-        new_file = self.new_files != self._saved_files
-        if self.watermark <= self.saved_watermark and not new_file and not force:
-            return
-        if not new_file and not force and time.monotonic() - self._last_save < SAVE_EVERY:
+        """Keep `last_id` and the counts about once a second and at the end, not per file (a
+        file saved after the last save is found again by name and size, never fetched twice)."""
+        changed = self.watermark > self.saved_watermark or self.new_files != self._saved_files
+        if not force and (not changed or time.monotonic() - self._last_save < SAVE_EVERY):
             return
         self._last_save = time.monotonic()
         files, size = self.new_files - self._saved_files, self.new_bytes - self._saved_bytes
