@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from audiofetch_app.core import ffmpeg, hls, net
+from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.urls import extension_for, url_extension
 from audiofetch_app.sources.page.tracks import Track
 
@@ -40,6 +41,9 @@ async def fetch_track(client: httpx.AsyncClient, track: Track, dest: Path, *,
 async def _fetch_hls(client: httpx.AsyncClient, track: Track, dest: Path, *,
                      on_bytes: Callable[[int, int | None], None], workers: int) -> Path:
     playlist = await hls.load_playlist(client, track.url)
+    if not playlist.ended:  # as a direct link: a live window is not the recording
+        raise JobError("This track is a live HLS stream; only finished recordings can be "
+                       "saved.")
     workdir = dest.with_name(f".{dest.name}.segments")
     done = 0
 
