@@ -19,9 +19,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from telethon.crypto import AuthKey
-from telethon.sessions import StringSession
-
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.logs import register_secret
 from audiofetch_app.sources.telegram.gateway import (
@@ -82,6 +79,9 @@ def normalize_phone(phone: str) -> str:
 
 def session_from_file(path: Path) -> str:
     """A Telethon SQLite `.session` file's login as a StringSession string (file read only)."""
+    from telethon.crypto import AuthKey  # Telethon is slow to import: only when needed
+    from telethon.sessions import StringSession
+
     try:
         uri = Path(path).resolve().as_uri() + "?mode=ro"
         with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
@@ -311,6 +311,8 @@ class TelegramLogin:
 
     async def import_session_string(self, name: str | None, string: str) -> SessionRecord:
         """Keep a pasted Telethon string session (checked to be logged in)."""
+        from telethon.sessions import StringSession
+
         string = "".join((string or "").split())
         register_secret(string)
         try:
