@@ -16,7 +16,12 @@ from audiofetch_app.core.job_record import ACTIVE_STATES, Job, JobState
 from audiofetch_app.sources.telegram import media
 from audiofetch_app.sources.telegram.catalog import SourceCatalog, TelegramSource
 from audiofetch_app.sources.telegram.credentials import ApiCredentials
-from audiofetch_app.sources.telegram.gateway import Channel, GatewayFactory, Topic
+from audiofetch_app.sources.telegram.gateway import (
+    Channel,
+    GatewayFactory,
+    TelegramGateway,
+    Topic,
+)
 from audiofetch_app.sources.telegram.login import TelegramLogin
 from audiofetch_app.sources.telegram.refs import parse_channel_ref
 from audiofetch_app.sources.telegram.scheduler import SyncScheduler
@@ -39,16 +44,20 @@ def sync_url(source_id: str) -> str:
     return f"telegram:source/{source_id}"
 
 
+def _telethon(session: str | None, api_id: int, api_hash: str) -> TelegramGateway:
+    """The Telethon gateway, imported when Telegram is first used (Telethon is slow to load)."""
+    from audiofetch_app.sources.telegram.telethon_gateway import telethon_factory
+
+    return telethon_factory(session, api_id, api_hash)
+
+
 class TelegramService:
     """Credentials, login, sessions, sources, sync jobs and their schedule."""
 
     def __init__(self, store: Store, vault: Vault, jobs: JobManager, settings: SettingsService,
                  factory: GatewayFactory | None = None, *, staging_dir: Path,
                  clock: Callable[[], float] = time.time) -> None:
-        if factory is None:
-            from audiofetch_app.sources.telegram.telethon_gateway import telethon_factory
-
-            factory = telethon_factory
+        factory = factory or _telethon
         self.store, self.vault, self.jobs, self.settings = store, vault, jobs, settings
         self.staging_dir = Path(staging_dir)
         self.clock = clock
