@@ -87,3 +87,21 @@ async def tg_app(tmp_path: Path):
     await app.jobs.start()
     yield app
     await app.close()
+
+
+@pytest.fixture(scope="session")
+def mp3(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One second of a tone as MP3 bytes (a test module may define a longer one)."""
+    from tests.media import make_tone
+
+    return make_tone(tmp_path_factory.mktemp("mp3") / "tone.mp3", seconds=1).read_bytes()
+
+
+@pytest.fixture
+async def runtime(af_home: Path):
+    """AudioFetch's runtime on a fresh data folder (a test module may define its own)."""
+    from audiofetch_app.sources.runtime import open_runtime
+
+    rt = await open_runtime(console_log=False)
+    yield rt
+    await rt.close()

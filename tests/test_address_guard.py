@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,10 +15,8 @@ from audiofetch_app import sources
 from audiofetch_app.core import address_guard
 from audiofetch_app.core.address_guard import AddressPolicy, GuardedBackend
 from audiofetch_app.core.job_record import JobState
-from audiofetch_app.sources.runtime import open_runtime
 from audiofetch_app.web.api import build_router
 from tests.fakes.http_server import FakeServer
-from tests.media import make_tone
 
 REFUSED = ["127.0.0.1", "127.1.2.3", "10.0.0.1", "172.16.5.4", "192.168.1.1", "100.64.0.1",
            "169.254.169.254", "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255", "::1",
@@ -60,11 +57,6 @@ def test_a_loopback_peer_is_this_machine(host: str) -> None:
     assert not address_guard.is_network_peer("testclient")
 
 
-@pytest.fixture(scope="module")
-def mp3(tmp_path_factory) -> bytes:
-    return make_tone(tmp_path_factory.mktemp("m") / "t.mp3", seconds=1).read_bytes()
-
-
 @pytest.fixture
 def other_host() -> Iterator[FakeServer]:
     server = FakeServer("127.0.0.2")
@@ -72,13 +64,6 @@ def other_host() -> Iterator[FakeServer]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-async def runtime(af_home: Path):
-    rt = await open_runtime(console_log=False)
-    yield rt
-    await rt.close()
 
 
 async def _run(runtime, url: str, *, from_network: bool, **options):

@@ -14,16 +14,8 @@ import pytest
 from audiofetch_app import sources
 from audiofetch_app.core import hls, net
 from audiofetch_app.core.job_record import JobState
-from audiofetch_app.sources.runtime import open_runtime
 from tests.fakes.hostile_http import HostileServer
 from tests.media import make_tone
-
-
-@pytest.fixture
-async def runtime(af_home: Path):
-    rt = await open_runtime(console_log=False)
-    yield rt
-    await rt.close()
 
 
 @pytest.mark.parametrize("bad", ["#EXTINF:ten seconds,", "#EXT-X-TARGETDURATION:soon",

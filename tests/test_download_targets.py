@@ -22,19 +22,12 @@ from audiofetch_app.core import targets
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.job_record import JobState
 from audiofetch_app.core.registry import OptionError
-from audiofetch_app.sources.runtime import open_runtime
 from audiofetch_app.web.api import build_router
 from tests.fakes.s3_server import FakeS3
-from tests.media import make_tone
 from tests.probe import decode_errors
 
 PAGE = """<html><head><title>Two Tapes</title></head><body>
 <a href="/m/one.mp3">Side A</a> <a href="/m/two.mp3">Side B</a></body></html>"""
-
-
-@pytest.fixture(scope="module")
-def mp3(tmp_path_factory) -> bytes:
-    return make_tone(tmp_path_factory.mktemp("m") / "t.mp3", seconds=1).read_bytes()
 
 
 @pytest.fixture
@@ -45,13 +38,6 @@ def s3() -> Iterator[FakeS3]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-async def runtime(af_home: Path):
-    rt = await open_runtime(console_log=False)
-    yield rt
-    await rt.close()
 
 
 def s3_target(s3: FakeS3, url: str = "s3://bucket/audio") -> dict:

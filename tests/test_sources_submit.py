@@ -15,26 +15,12 @@ from audiofetch_app.core.job_record import JobState
 from audiofetch_app.core.registry import OptionError
 from audiofetch_app.sources.page.finder import PagePreview
 from audiofetch_app.sources.page.options import track_dicts
-from audiofetch_app.sources.runtime import open_runtime
-from tests.media import make_tone
 
 PAGE = """<!DOCTYPE html><html><head><title>The Long Road</title></head><body><ul>
 <li><a href="/media/ch1.mp3">Leaving</a></li>
 <li><a href="/media/ch2.mp3">The Crossing</a></li>
 <li><a href="/media/ch3.mp3">Home Again</a></li>
 </ul></body></html>"""
-
-
-@pytest.fixture(scope="module")
-def mp3(tmp_path_factory) -> bytes:
-    return make_tone(tmp_path_factory.mktemp("m") / "t.mp3", seconds=1).read_bytes()
-
-
-@pytest.fixture
-async def runtime(af_home: Path):
-    rt = await open_runtime(console_log=False)
-    yield rt
-    await rt.close()
 
 
 @pytest.mark.parametrize("text", [

@@ -15,7 +15,6 @@ from audiofetch_app.core import net, transfer_limits
 from audiofetch_app.core.job_record import JobState
 from audiofetch_app.core.retry import RetryPolicy
 from audiofetch_app.core.transfer_limits import TransferLimits, parse_size
-from audiofetch_app.sources.runtime import open_runtime
 from tests.fakes.hostile_http import HostileServer
 
 
@@ -26,13 +25,6 @@ def hostile() -> Iterator[HostileServer]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-async def runtime(af_home: Path):
-    rt = await open_runtime(console_log=False)
-    yield rt
-    await rt.close()
 
 
 @pytest.mark.parametrize("text, size", [("50M", 50 << 20), ("2G", 2 << 30), ("800k", 800 << 10),
