@@ -18,6 +18,7 @@ import httpx
 from audiofetch_app.core import hls, net
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.sources.spaces.chunks import chunk_sequence
+from audiofetch_app.sources.spaces.fetch import ChunkDone, fetch_chunks, is_plain
 from audiofetch_app.sources.spaces.x_api import GONE_WAITS
 
 log = logging.getLogger(__name__)
@@ -74,14 +75,20 @@ def _sequenced(playlist: hls.MediaPlaylist) -> hls.MediaPlaylist:
 
 
 class Recorder:
+    """`on_plan(sequences)` hears which chunks a sweep is about to fetch, `on_chunk(seq, path,
+    bytes or None)` each one as it lands (what a mux fed while recording needs)."""
+
     def __init__(self, http: httpx.AsyncClient, workdir: Path, *, workers: int,
-                 on_bytes: Callable[[int], None], on_chunks: Callable[[int, int | None], None]
-                 ) -> None:
+                 on_bytes: Callable[[int], None], on_chunks: Callable[[int, int | None], None],
+                 on_plan: Callable[[list[int]], None] | None = None,
+                 on_chunk: ChunkDone | None = None) -> None:
         self.http = http
         self.recording = Recording(workdir)
         self.workers = workers
         self.on_bytes = on_bytes
         self.on_chunks = on_chunks
+        self.on_plan = on_plan
+        self.on_chunk = on_chunk
 
     async def _load(self, url: str) -> hls.MediaPlaylist:
         try:
@@ -99,13 +106,45 @@ class Recorder:
         playlist.segments = [s for s in playlist.segments if s.index not in have]
         if not playlist.segments:
             return
-        done_before = len(have)
+        if self.on_plan:
+            self.on_plan([s.index for s in playlist.segments])
+        if is_plain(playlist):
+            seconds = {s.index: s.duration for s in playlist.segments}
+
+            def landed(seq: int, path: Path, data: bytes | None) -> None:
+                # Recorded the moment it lands: a stop mid-sweep keeps every finished chunk.
+                have[seq] = (path, seconds[seq])
+                self.on_chunks(len(have), total)
+                if self.on_chunk:
+                    self.on_chunk(seq, path, data)
+
+            try:
+                await fetch_chunks(self.http, playlist.segments, self.recording.workdir,
+                                   workers=self.workers, on_bytes=self.on_bytes,
+                                   on_chunk=landed)
+            except asyncio.CancelledError:
+                self._keep_unbroken(sorted(seconds))
+                raise
+            return
+        done_before = len(have)  # keys, byte ranges or maps: core.hls knows them all
         paths = await hls.download_segments(
             self.http, playlist, self.recording.workdir, workers=self.workers,
             on_bytes=self.on_bytes,
             on_segment=lambda n: self.on_chunks(done_before + n, total))
         for segment, path in zip(playlist.segments, paths, strict=True):
             have[segment.index] = (path, segment.duration)
+            if self.on_chunk:
+                self.on_chunk(segment.index, path, None)
+
+    def _keep_unbroken(self, planned: list[int]) -> None:
+        """A sweep stopped midway: keep its chunks up to the first missing one, so a stopped
+        recording has no hole in it."""
+        have = self.recording.chunks
+        missing = next((seq for seq in planned if seq not in have), None)
+        if missing is not None:
+            for seq in planned:
+                if seq > missing:
+                    have.pop(seq, None)
 
     async def replay(self, url: str) -> Recording:
         playlist = await patiently(lambda: self._load(url), "The replay playlist")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,8 +19,11 @@ from audiofetch_app.sources.spaces.chunks import join_chunks
 from audiofetch_app.sources.spaces.credentials import resolve as resolve_cookies
 from audiofetch_app.sources.spaces.metadata import SpaceMetadata, parse_space_id, space_url
 from audiofetch_app.sources.spaces.mux import fetch_cover, mux_space, tags_for
-from audiofetch_app.sources.spaces.recorder import Recorder
+from audiofetch_app.sources.spaces.pipe_mux import PipeMux, StreamBroken
+from audiofetch_app.sources.spaces.recorder import Recorder, Recording
 from audiofetch_app.sources.spaces.x_api import JUST_ENDED, REFERER, XClient
+
+log = logging.getLogger(__name__)
 
 KIND = "space"
 DEFAULT_TEMPLATE = "{host} - {title} ({date:%Y-%m-%d}).{ext}"
@@ -136,25 +141,50 @@ async def run(ctx: JobContext) -> None:
         ctx.set_output(dest)
         workdir = ctx.track_partial(dest.with_name(f".{dest.name}.chunks"))
         ctx.track_partial(dest.with_name(dest.name + ".part"))
+        workdir.mkdir(parents=True, exist_ok=True)
+        # The cover and the tags are known now, so FFmpeg starts at once and takes each chunk
+        # as soon as it and all before it are here: the file is ready soon after the last.
+        cover = asyncio.create_task(fetch_cover(http, meta.host_avatar_url, workdir / "cover")
+                                    if meta else _no_cover())
+        mux = PipeMux(dest, fmt=fmt, tags=tags_for(meta, ctx.job.url), cover=cover)
         recorder = Recorder(
             http, workdir, workers=workers, on_bytes=ctx.add_bytes,
-            on_chunks=lambda done, total: ctx.progress(items_done=done, items_total=total))
-        recording = await (recorder.live(playlist_url) if live
-                           else recorder.replay(playlist_url))
-        if not recording.chunks:
-            raise JobError("Nothing was recorded from this Space.")
-        # A live recording stopped by the user returns here too: what was recorded is kept.
-        await _finish(ctx, http, recording, dest, fmt, meta)
+            on_chunks=lambda done, total: ctx.progress(items_done=done, items_total=total),
+            on_plan=mux.plan, on_chunk=mux.arrived)
+        mux.start()
+        try:
+            recording = await (recorder.live(playlist_url) if live
+                               else recorder.replay(playlist_url))
+            if not recording.chunks:
+                raise JobError("Nothing was recorded from this Space.")
+            # A live recording stopped by the user returns here too: what was recorded is kept.
+            await _finish(ctx, recording, dest, fmt, meta, mux, cover)
+        except BaseException:
+            # Shielded: a second cancel must not leave FFmpeg running or a .part behind.
+            await asyncio.shield(mux.abort())
+            cover.cancel()
+            with contextlib.suppress(BaseException):
+                await cover
+            raise
 
 
-async def _finish(ctx: JobContext, http: Any, recording: Any, dest: Path, fmt: str,
-                  meta: SpaceMetadata | None) -> None:
+async def _no_cover() -> None:
+    return None
+
+
+async def _finish(ctx: JobContext, recording: Recording, dest: Path, fmt: str,
+                  meta: SpaceMetadata | None, mux: PipeMux, cover: Any) -> None:
     workdir = recording.workdir
-    joined = workdir / "joined.aac"
-    await asyncio.to_thread(join_chunks, recording.ordered(), joined)
-    cover = await fetch_cover(http, meta.host_avatar_url, workdir / "cover") if meta else None
-    await mux_space(joined, dest, fmt=fmt, tags=tags_for(meta, ctx.job.url), cover=cover,
-                    duration=recording.duration or None)
+    try:
+        await mux.finish({seq: path for seq, (path, _) in recording.chunks.items()})
+    except StreamBroken as exc:
+        # Rare (a chunk that came after later ones were sent, a damaged chunk, FFmpeg
+        # stopping): join the chunks on disk and mux them, as before streaming.
+        log.info("Streaming the mux gave up (%s); joining the chunks instead", exc)
+        joined = workdir / "joined.aac"
+        await asyncio.to_thread(join_chunks, recording.ordered(), joined)
+        await mux_space(joined, dest, fmt=fmt, tags=tags_for(meta, ctx.job.url),
+                        cover=await cover, duration=recording.duration or None)
     await asyncio.to_thread(shutil.rmtree, workdir, True)
     ctx.untrack_partial(workdir)
     ctx.progress(items_done=len(recording.chunks), items_total=len(recording.chunks),
