@@ -20,7 +20,9 @@ class Runtime:
     def __init__(self, root: Path) -> None:
         self.settings = SimpleNamespace(get=lambda: SimpleNamespace(download_path=lambda: root))
         self.active: list[Job] = []
-        self.jobs = SimpleNamespace(list=lambda: list(self.active))
+        self.jobs = SimpleNamespace(  # JobManager.list's filter by state, as the route uses it
+            list=lambda states=None: [j for j in self.active if states is None
+                                      or j.state in states])
 
 
 @pytest.fixture
