@@ -274,8 +274,7 @@ def test_a_real_server_answers_others_while_a_hostile_page_is_posted(
                 times.append(time.perf_counter() - began)
                 if status["state"] not in ("queued", "running"):
                     break
-                assert time.monotonic() < deadline
-                time.sleep(0.01)
+                assert time.monotonic() < deadline  # polls back to back: every answer timed
             for _ in range(10):  # and afterwards, for every client
                 assert httpx.get(f"{base}/api/jobs", timeout=10).status_code == 200
     print(f"{len(times)} status requests, the slowest in {max(times) * 1000:.0f} ms")

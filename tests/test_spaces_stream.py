@@ -9,32 +9,12 @@ import pytest
 
 from audiofetch_app.core.job_record import JobState
 from audiofetch_app.sources import spaces
-from audiofetch_app.sources.runtime import open_runtime
 from audiofetch_app.sources.spaces import pipe_mux, source
 from audiofetch_app.sources.spaces.pipe_mux import PipeMux, StreamBroken
 from audiofetch_app.sources.spaces.recorder import Recorder
-from tests.fakes.space_audio import CHUNK_SECONDS, measure_tones, tone_hz
+from tests.fakes.space_audio import measure_tones, tone_hz
 from tests.fakes.x_server import FakeSpace, FakeX
-from tests.probe import decode_errors, ffprobe
-
-
-@pytest.fixture
-async def runtime(af_home: Path):
-    rt = await open_runtime(console_log=False)
-    yield rt
-    await rt.close()
-
-
-async def _download(runtime, fake: FakeX, space_id: str, **options):
-    job = await runtime.jobs.submit(spaces.KIND, fake.space_url(space_id), options)
-    return await asyncio.wait_for(runtime.jobs.wait(job.id), 120)
-
-
-def _check_audio(path: Path, fake: FakeX, space_id: str) -> None:
-    duration = float(ffprobe(path)["format"]["duration"])
-    assert abs(duration - fake.expected_duration(space_id)) <= CHUNK_SECONDS
-    assert decode_errors(path) == ""
-    assert measure_tones(path) == [tone_hz(s) for s in fake.chunk_sequence(space_id)]
+from tests.test_spaces import _check_audio, _download
 
 
 def _no_join(*_args, **_kwargs):

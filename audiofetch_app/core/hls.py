@@ -34,6 +34,7 @@ from audiofetch_app.core.hls_model import (
     short_url,
 )
 from audiofetch_app.core.hls_parse import parse_media_playlist
+from audiofetch_app.core.tasks import run_workers
 
 __all__ = [
     "MAX_PLAYLIST_BYTES", "MAX_SEGMENTS", "ByteRange", "HlsError", "InitSection",
@@ -105,14 +106,7 @@ async def download_segments(
         for job in pending:
             await fetch(*job)
 
-    tasks = [asyncio.create_task(worker()) for _ in range(max(1, workers))]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    await run_workers(worker, workers)
     return paths
 
 

@@ -94,7 +94,7 @@ class HostileServer:
         elif path == "/huge":
             self._head(conn, 1 << 50)
             conn.sendall(b"\x00" * 1024)
-            time.sleep(1)
+            self._stop.wait(1)  # hold the connection open a moment, as a slow server would
         else:
             conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
                          b"Connection: close\r\n\r\n")

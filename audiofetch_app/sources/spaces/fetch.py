@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from audiofetch_app.core import hls, net, transfer_limits
+from audiofetch_app.core.tasks import run_workers
 
 CHUNK_LIMIT = 16 * 1024 * 1024  # a 3 s chunk is tens of KB; anything near this is not one
 
@@ -67,11 +68,4 @@ async def fetch_chunks(http: httpx.AsyncClient, segments: list[hls.Segment], wor
             on_bytes(len(data))
             on_chunk(segment.index, path, data)
 
-    tasks = [asyncio.create_task(worker()) for _ in range(max(1, min(workers, len(segments))))]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    await run_workers(worker, min(workers, len(segments)))
