@@ -121,3 +121,19 @@ def test_restore_refuses_a_database_that_is_not_damaged(tmp_path: Path) -> None:
     assert result.returncode == 1 and "reads cleanly, so there is nothing to restore" in \
         result.stderr
     assert path.read_bytes() == before and not list(home.glob("*.damaged-*"))
+
+
+def test_a_clean_close_refreshes_the_good_copy(tmp_path: Path) -> None:
+    """What a session wrote survives later damage: the good copy is made again at close."""
+    path = tmp_path / "audiofetch.json"
+    _good_database(path)
+    store = Store(path)
+    store.run(lambda db: db.table(JOBS).insert({"id": "later", "kind": "direct",
+                                                 "url": "https://e.com/b.mp3",
+                                                 "state": "done", "created_at": 2.0}))
+    store.close()
+    path.write_bytes(b"garbage")
+    restore_good_copy(path)
+    store = Store(path)
+    assert {j["id"] for j in store.run(lambda db: db.table(JOBS).all())} == {"abc123", "later"}
+    store.close()

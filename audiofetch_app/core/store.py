@@ -168,6 +168,7 @@ class AtomicJSONStorage(Storage):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._data: dict[str, dict[str, Any]] | None = None
+        self._wrote = False  # this process changed the file: refresh its good copy at close
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         if self._data is None:
@@ -185,8 +186,17 @@ class AtomicJSONStorage(Storage):
             self._data = None
             raise
         self._data = data
+        self._wrote = True
 
     def close(self) -> None:
+        """Forget the cached tables. A file this process wrote was written whole by
+        AudioFetch, so it becomes the good copy: restoring after later damage then loses
+        only what a crashed session changed, not the whole last session."""
+        if self._wrote:
+            with contextlib.suppress(OSError):
+                atomic_write_bytes(good_copy_path(self.path), self.path.read_bytes(),
+                                   mode=0o600)
+            self._wrote = False
         self._data = None
 
 
