@@ -105,3 +105,16 @@ async def runtime(af_home: Path):
     rt = await open_runtime(console_log=False)
     yield rt
     await rt.close()
+
+
+@pytest.fixture
+def s3():
+    """A moto S3 server on loopback with an empty bucket named "bucket"."""
+    from tests.fakes.s3_server import FakeS3
+
+    server = FakeS3()
+    server.create_bucket("bucket")
+    try:
+        yield server
+    finally:
+        server.stop()

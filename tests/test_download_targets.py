@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import zipfile
-from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
@@ -28,16 +27,6 @@ from tests.probe import decode_errors
 
 PAGE = """<html><head><title>Two Tapes</title></head><body>
 <a href="/m/one.mp3">Side A</a> <a href="/m/two.mp3">Side B</a></body></html>"""
-
-
-@pytest.fixture
-def s3() -> Iterator[FakeS3]:
-    server = FakeS3()
-    server.create_bucket("bucket")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def s3_target(s3: FakeS3, url: str = "s3://bucket/audio") -> dict:

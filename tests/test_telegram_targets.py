@@ -48,16 +48,6 @@ def no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def s3() -> Iterator[FakeS3]:
-    server = FakeS3()
-    server.create_bucket("bucket")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def app(tg_app: TelegramApp) -> TelegramApp:
     return tg_app
 
