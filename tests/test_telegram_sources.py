@@ -13,7 +13,7 @@ from audiofetch_app.sources.telegram import gateway as gw
 from audiofetch_app.sources.telegram import media
 from audiofetch_app.sources.telegram.catalog import SourceNotFound
 from audiofetch_app.sources.telegram.refs import parse_channel_ref
-from audiofetch_app.sources.telegram.sync import alternative_name
+from audiofetch_app.sources.telegram.sync_file import alternative_name
 from tests.fakes import telegram as fake
 from tests.telegram_app import FORUM_PEER, MUSIC_PEER, PRIVATE_INVITE, TelegramApp
 
@@ -191,7 +191,7 @@ async def test_same_names_get_the_message_id(app: TelegramApp, tmp_path: Path) -
 
 async def test_failed_file_holds_the_watermark(app: TelegramApp, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from audiofetch_app.sources.telegram import sync as sync_mod
+    from audiofetch_app.sources.telegram import sync_file as sync_mod
 
     monkeypatch.setattr(sync_mod, "RETRY_DELAY", 0.001)
     session = await app.logged_in()

@@ -69,6 +69,7 @@ async def test_killed_sync_resumes_from_the_byte_and_downloads_nothing_twice(
     out = tmp_path / "out"
     source = await app.service.add_source(session, "@music",
                                           target={"type": "folder", "path": str(out)})
+    app.world.part_size = 4096  # Telethon asked for 4 KiB parts: watch the file grow
     app.world.download_delay = 0.01
     job = await app.service.sync_now(source.id)
     while not (out / "Music/2024-05-01 Second Song.mp3.part").exists() or \
@@ -92,18 +93,21 @@ async def test_killed_sync_resumes_from_the_byte_and_downloads_nothing_twice(
 
 async def test_cut_download_continues_from_its_offset(app: TelegramApp, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from audiofetch_app.sources.telegram import sync as sync_mod
+    from audiofetch_app.sources.telegram import sync_file as sync_mod
 
     monkeypatch.setattr(sync_mod, "RETRY_DELAY", 0.01)
     session = await app.logged_in()
     out = tmp_path / "out"
     source = await app.service.add_source(session, "@music", keep={"kinds": ["music"]},
                                           target={"type": "folder", "path": str(out)})
-    app.world.cut_after[7] = 30_000
+    big = app.world.post(fake.music(11, 8, title="Long Mix", size=2_000_000))
+    # The connection drops at byte 1,300,000: Telethon has written the two whole 512 KiB
+    # parts before it, so the download goes on from 1,048,576.
+    app.world.cut_after[8] = 1_300_000
     assert await sync(app, source.id) == JobState.DONE
-    assert [o for m, o in app.world.downloads if m == 7] == [0, 28_672]
-    doc = app.world.messages[MUSIC_PEER][-1].media.document
-    assert (out / "Music/2024-05-01 Second Song.mp3").read_bytes() == fake.content_of(
+    assert [o for m, o in app.world.downloads if m == 8] == [0, 1_048_576]
+    doc = big.media.document
+    assert (out / "Music/2024-05-01 Long Mix.mp3").read_bytes() == fake.content_of(
         doc.id, doc.size)
 
 

@@ -254,18 +254,19 @@ async def test_sync_to_s3_uploads_every_file_whole_and_skips_them_next_time(
 
 async def test_cut_download_to_s3_resumes_from_its_offset(
         app: TelegramApp, s3: FakeS3, monkeypatch: pytest.MonkeyPatch) -> None:
-    from audiofetch_app.sources.telegram import sync as sync_mod
+    from audiofetch_app.sources.telegram import sync_file as sync_mod
 
     monkeypatch.setattr(sync_mod, "RETRY_DELAY", 0.01)
     session = await app.logged_in()
     source = await app.service.add_source(session, "@music", keep={"kinds": ["music"]},
                                           target=s3_spec(s3))
-    app.world.cut_after[7] = 30_000
+    big = app.world.post(fake.music(11, 8, title="Long Mix", size=1_500_000))
+    app.world.cut_after[8] = 1_100_000  # two whole 512 KiB parts are in before the cut
     done = await sync(app, source.id)
     assert done.state == JobState.DONE, done.error
-    assert [o for m, o in app.world.downloads if m == 7] == [0, 28_672]
-    doc = documents(app)[7]
-    assert s3.read("bucket", "audio/Music/2024-05-01 Second Song.mp3") == fake.content_of(
+    assert [o for m, o in app.world.downloads if m == 8] == [0, 1_048_576]
+    doc = big.media.document
+    assert s3.read("bucket", "audio/Music/2024-05-01 Long Mix.mp3") == fake.content_of(
         doc.id, doc.size)
 
 

@@ -50,6 +50,7 @@ class TelegramSource:
     last_result: str | None = None  # None: fine; else the sentence of the last failure
     next_run_at: float | None = None
     last_job_id: str | None = None  # its newest sync job: found without searching history
+    migrated_from: int | None = None  # the basic group this supergroup was upgraded from
 
     @property
     def channel(self) -> Channel:

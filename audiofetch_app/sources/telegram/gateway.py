@@ -192,6 +192,14 @@ class TelegramGateway(Protocol):
     async def get_message(self, channel: Channel, message_id: int) -> Any | None:
         """One message fetched again (for a fresh file reference), or None if deleted."""
 
+    async def get_messages(self, channel: Channel, ids: list[int]) -> list[Any | None]:
+        """Up to 100 messages by id (`channels.getMessages`), in the order asked; None for
+        each that was deleted."""
+
+    async def migrated_to(self, channel: Channel) -> Channel | None:
+        """The supergroup a basic group was upgraded to (`Chat.migrated_to`), or None.
+        Raises NoAccess when this session cannot read the supergroup."""
+
     def iter_messages(self, entity: Channel, *, min_id: int = 0, reverse: bool = True,
                       limit: int | None = None, reply_to: int | None = None
                       ) -> AsyncIterator[Any]: ...

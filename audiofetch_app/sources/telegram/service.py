@@ -56,10 +56,13 @@ class TelegramService:
 
     def __init__(self, store: Store, vault: Vault, jobs: JobManager, settings: SettingsService,
                  factory: GatewayFactory | None = None, *, staging_dir: Path,
+                 ledger_dir: Path | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         factory = factory or _telethon
         self.store, self.vault, self.jobs, self.settings = store, vault, jobs, settings
         self.staging_dir = Path(staging_dir)
+        # What each source saved, by Telegram document (see ledger); beside the staging.
+        self.ledger_dir = Path(ledger_dir or self.staging_dir.with_name("telegram-ledgers"))
         self.clock = clock
         self.credentials = ApiCredentials(vault)
         self.sessions = TelegramSessions(store, vault, factory, self.credentials)
@@ -101,6 +104,10 @@ class TelegramService:
 
     def default_folder(self) -> Path:
         return self.settings.get().download_path() / "Telegram"
+
+    def ledger_path(self, source_id: str) -> Path:
+        """The file where a source records what it saved (see ledger.Ledger)."""
+        return self.ledger_dir / f"{source_id}.jsonl"
 
     async def find_channel(self, session_id: str, ref: str) -> tuple[Channel, list[Topic]]:
         """The channel `ref` names as `session_id` sees it, and its forum topics."""
@@ -162,8 +169,8 @@ class TelegramService:
             raise JobError(f"These cannot be changed: {', '.join(sorted(unknown))}.")
         if ("keep" in clean and clean["keep"] != current.keep) or (
                 "topics" in clean and clean["topics"] != current.topics):
-            # Keeping more must reach back into the history; files already saved are
-            # recognised by name and size, so only what is new gets downloaded.
+            # Keeping more must reach back into the history; documents already saved are
+            # in the source's ledger, so only what is new gets downloaded.
             clean["last_id"] = 0
         updated = await self.catalog.update(current.id, **clean)
         self.scheduler.poke()
@@ -176,6 +183,7 @@ class TelegramService:
                 await self.jobs.cancel(job.id)
         gone = await self.catalog.get(source_id)
         await self.catalog.delete(source_id)
+        await asyncio.to_thread(self.ledger_path(source_id).unlink, True)
         still_used = {ref for s in await self.catalog.list_all()
                       for ref in targets.secret_refs(s.target)}
         for ref in targets.secret_refs(gone.target):

@@ -3,8 +3,14 @@
 Messages are walked oldest first from the source's `last_id` (`reverse=True, min_id`).
 Several files download at once; `last_id` only moves past a message once it and every
 message before it are handled, so a sync killed at any point and started again neither
-loses a file nor downloads one twice (finished files are found by name and size, partial
-ones continue from their `.part`).
+loses a file nor downloads one twice.
+
+A file is known by the Telegram document it came from (see `ledger`): the same document,
+posted twice or forwarded again, is saved once; a different document whose name is taken is
+saved as `Title (message id).ext`; a `.part` is continued only for the same document and
+size. Before the walk, `checks` looks back: edited posts whose audio was replaced are saved
+again as a new version, `.part` files whose post is gone are removed, and a basic group that
+was upgraded to a supergroup is followed.
 """
 
 from __future__ import annotations
@@ -14,21 +20,22 @@ import contextlib
 import logging
 import time
 from collections import deque
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from audiofetch_app.core.job_context import JobContext, JobError, JobPaused
 from audiofetch_app.core.job_files import Manifest
 from audiofetch_app.core.targets import StorageTarget, is_local, open_target
-from audiofetch_app.sources.telegram import media
+from audiofetch_app.sources.telegram import checks, media, sync_file
 from audiofetch_app.sources.telegram.catalog import TelegramSource
 from audiofetch_app.sources.telegram.gateway import (
-    FileReferenceExpired,
     FloodWait,
     TelegramGateway,
     Unreachable,
     describe_wait,
 )
+from audiofetch_app.sources.telegram.ledger import Ledger
+from audiofetch_app.sources.telegram.sync_file import FileSave, version_name
 
 if TYPE_CHECKING:
     from audiofetch_app.core.jobs import JobManager
@@ -48,31 +55,22 @@ class SyncServices(Protocol):
 
     def default_folder(self) -> Path: ...
 
+    def ledger_path(self, source_id: str) -> Path: ...
+
 log = logging.getLogger(__name__)
 
 SHORT_FLOOD_WAIT = 120  # seconds: waited out in the job; longer waits pause the job
-RETRIES = 3  # attempts per file after a dropped connection
-RETRY_DELAY = 2.0  # seconds, doubled on each attempt
 SAVE_EVERY = 1.0  # seconds between saves of `last_id` and the counts (and one at the end)
-ALIGN = 4096  # Telegram serves files in 4 KiB blocks; resume on a block boundary
-
-
-class _Gone(Exception):
-    """The message was deleted while the sync ran; there is nothing to save."""
+TICK = 1.0  # seconds per step of a FLOOD_WAIT's countdown
 
 
 def topic_of(message: Any) -> int:
-    """The forum topic a message belongs to (1, "General", when it names none)."""
+    """The forum topic a message belongs to (1, "General", when it names none): a plain post
+    in a topic names it in `reply_to_msg_id`, a reply inside one in `reply_to_top_id`."""
     reply = getattr(message, "reply_to", None)
     if reply is not None and getattr(reply, "forum_topic", False):
         return int(reply.reply_to_top_id or reply.reply_to_msg_id or 1)
     return 1
-
-
-def alternative_name(rel: str, message_id: int) -> str:
-    """`Artist - Song (1234).mp3` for a file whose name another file already has."""
-    path = PurePosixPath(rel)
-    return str(path.with_name(f"{path.stem} ({message_id}){path.suffix}"))
 
 
 class SyncRun:
@@ -93,18 +91,21 @@ class SyncRun:
         self.order: deque[int] = deque()  # message ids walked, not yet below the watermark
         self.finished: set[int] = set()  # handled, of those in `order`
         self.failed: dict[int, str] = {}
-        self.claimed: set[str] = set()
+        self.claimed: dict[str, int] = {}  # names taken in this sync -> their document
+        self.in_flight: set[int] = set()  # documents being saved now
         self.watermark = source.last_id
         self.saved_watermark = source.last_id
         self.new_files = 0
         self.new_bytes = 0
         self.skipped = 0
         self.bytes_done = 0
+        self.notices: list[str] = []
         self._last_save = time.monotonic()
         self._saved_files = 0
         self._saved_bytes = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._error: BaseException | None = None
+        self.ledger = Ledger(service.ledger_path(source.id))
         # The saved files' paths go to a manifest beside the history, not into the job's
         # record: a sync of 15,000 files keeps its record (and each write of it) small.
         self.manifest = Manifest(service.jobs.manifest_path(ctx.job.id))
@@ -112,21 +113,18 @@ class SyncRun:
     # ---------------------------------------------------------------- the walk
 
     async def run(self) -> None:
-        if self.source.is_forum:
-            with contextlib.suppress(JobError):
-                topics = await self._retrying(lambda: self.gateway.topics(self.source.channel))
-                self.topic_titles = {t.id: t.title for t in topics}
         try:
-            await self._walk()
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._read_topics()
+            await checks.tidy(self)
+            await self._walk_and_finish()
+            moved = await checks.follow_migration(self)
+            if moved:
+                await self._walk_and_finish()
         finally:
-            for task in self._tasks:
-                task.cancel()
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._stop_tasks()
             await self._save_watermark(force=True)
             self.manifest.close()
+            await asyncio.to_thread(self.ledger.close)
         if self._error is not None:
             raise self._error
         if self.failed:
@@ -134,7 +132,26 @@ class SyncRun:
             count = len(self.failed)
             raise JobError(f"{count} file{'s' if count > 1 else ''} could not be saved "
                            f"({first}); sync again to retry {'them' if count > 1 else 'it'}.")
-        self.ctx.set_status("")
+        self.ctx.set_status(" ".join(self.notices))
+
+    async def _read_topics(self) -> None:
+        if self.source.is_forum:
+            with contextlib.suppress(JobError):
+                topics = await self.retrying(lambda: self.gateway.topics(self.source.channel))
+                self.topic_titles = {t.id: t.title for t in topics}
+
+    async def _walk_and_finish(self) -> None:
+        await self._walk()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._error is not None:
+            raise self._error
+
+    async def _stop_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _walk(self) -> None:
         seen = self.watermark
@@ -145,50 +162,70 @@ class SyncRun:
                     if self._error is not None:
                         return
                     seen = max(seen, message.id)
-                    await self._consider(message)
+                    self.order.append(message.id)
+                    if not await self.consider(message):
+                        await self._mark_done(message.id)
                 return
             except FloodWait as wait:
-                await self._flood_wait(wait)
+                await self.flood_wait(wait)
             except Unreachable:
                 await self._pause_for_connection()
 
-    async def _consider(self, message: Any) -> None:
-        self.order.append(message.id)
+    def wanted(self, message: Any) -> media.AudioItem | None:
+        """The audio of `message` this source keeps, or None."""
         item = media.classify(message)
         keep = item is not None and media.wanted(item, self.keep) and (
             self.topics is None or topic_of(message) in self.topics)
-        if not keep:
-            await self._mark_done(message.id)
-            return
+        return item if keep else None
+
+    def name_for(self, message: Any, item: media.AudioItem) -> str:
+        """`item`'s name from the source's template (before any clash is settled)."""
         topic = self.topic_titles.get(topic_of(message), "") if self.source.is_forum else ""
-        rel = media.file_name(self.source.template, item, self.source.title, topic)
-        if rel in self.claimed:
-            rel = alternative_name(rel, item.message_id)
-        self.claimed.add(rel)
+        return media.file_name(self.source.template, item, self.source.title, topic)
+
+    async def consider(self, message: Any, *, version: int = 1, walked: bool = True) -> bool:
+        """Start saving `message`'s audio if the source keeps it and has not saved its
+        document; False when there is nothing to do. `walked`: the message is part of the
+        walk (its end moves the watermark); edits found by the look back are not."""
+        item = self.wanted(message)
+        if item is None:
+            return False
+        doc = message.media.document.id
+        if self.ledger.saved(doc) is not None or doc in self.in_flight:
+            self.skipped += 1  # the same document, posted or forwarded again: saved once
+            self._report()
+            return False
+        rel = self.name_for(message, item)
+        if version > 1:
+            rel = version_name(rel, version)
+        self.in_flight.add(doc)
         await self.slots.acquire()  # at most `workers` files at once; the walk waits here
-        task = asyncio.create_task(self._save(message, item, rel))
+        save = FileSave(self, message, item, rel, version)
+        task = asyncio.create_task(self._save(save, walked))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
 
     # ---------------------------------------------------------------- one file
 
-    async def _save(self, message: Any, item: media.AudioItem, rel: str) -> None:
+    async def _save(self, save: FileSave, walked: bool) -> None:
+        message_id = save.item.message_id
         try:
-            await self._save_file(message, item, rel)
-        except _Gone:
-            await self._mark_done(item.message_id)
+            await save.run()
         except asyncio.CancelledError:
             raise
         except JobPaused as exc:
             self._stop(exc)
         except JobError as exc:  # this file failed; the others go on, the watermark stops
-            self.failed[item.message_id] = str(exc)
-            self.ctx.log.warning("Message %s: %s", item.message_id, exc)
+            self.failed[message_id] = str(exc)
+            self.ctx.log.warning("Message %s: %s", message_id, exc)
         except Exception as exc:
             self._stop(exc)
         else:
-            await self._mark_done(item.message_id)
+            if walked:
+                await self._mark_done(message_id)
         finally:
+            self.in_flight.discard(save.doc)
             self.slots.release()
 
     def _stop(self, exc: BaseException) -> None:
@@ -200,73 +237,17 @@ class SyncRun:
                 if task is not current:
                     task.cancel()
 
-    async def _save_file(self, message: Any, item: media.AudioItem, rel: str) -> None:
-        saved = await asyncio.to_thread(self.target.saved_size, rel)
-        if saved is not None and saved != item.size:
-            rel = alternative_name(rel, item.message_id)
-            saved = await asyncio.to_thread(self.target.saved_size, rel)
-        if saved is not None and saved == item.size:
-            self.skipped += 1
-            self._report()
-            return
-        partial = await asyncio.to_thread(self.target.partial, rel)
-        self.ctx.track_partial(partial)
-        for attempt in range(1, RETRIES + 2):
-            try:
-                message = await self._download(message, item, partial)
-                break
-            except FileReferenceExpired:
-                fresh = await self._retrying(
-                    lambda: self.gateway.get_message(self.source.channel, item.message_id))
-                if fresh is None or media.classify(fresh) is None:
-                    await asyncio.to_thread(partial.unlink, True)
-                    raise _Gone from None
-                message = fresh
-            except FloodWait as wait:
-                await self._flood_wait(wait)
-            except Unreachable:
-                if attempt > RETRIES:
-                    raise
-                await asyncio.sleep(RETRY_DELAY * 2 ** (attempt - 1))
-        else:
-            raise JobError("The file could not be downloaded.")
-        final = await asyncio.to_thread(self.target.commit, partial, rel)
-        self.ctx.untrack_partial(partial)
+    def saved(self, final: str, size: int) -> None:
+        """A file is in place: count it and list it in the job's manifest."""
         self.new_files += 1
-        self.new_bytes += item.size
-        self.manifest.add(str(final))
+        self.new_bytes += size
+        self.manifest.add(final)
         self.ctx.remember(manifest=True,
                           files_saved=int(self.ctx.job.detail.get("files_saved", 0)) + 1)
 
-    async def _download(self, message: Any, item: media.AudioItem, partial: Path) -> Any:
-        """Fetch the rest of the file into `partial`; raises when it is not all there."""
-        have = await asyncio.to_thread(_prepare_partial, partial, item.size)
-        counted = have
-
-        def progress(done: int, _total: int | None) -> None:
-            nonlocal counted
-            self.bytes_done += done - counted
-            counted = done
-            self.ctx.progress(bytes_done=self.bytes_done)
-
-        if item.size == 0 or have < item.size:
-            with open(partial, "ab") as out:
-                try:
-                    await self.gateway.download(message, out, offset=have, progress=progress)
-                finally:
-                    out.flush()
-                    with contextlib.suppress(OSError):
-                        await asyncio.to_thread(_fsync, out)
-        size = partial.stat().st_size
-        if item.size and size != item.size:
-            if size > item.size:
-                partial.unlink(missing_ok=True)
-            raise Unreachable(f"The download stopped at {size} of {item.size} bytes.")
-        return message
-
     # ---------------------------------------------------------------- waiting
 
-    async def _flood_wait(self, wait: FloodWait) -> None:
+    async def flood_wait(self, wait: FloodWait) -> None:
         """Wait a short FLOOD_WAIT out with a countdown; pause the job for a long one."""
         if wait.seconds > SHORT_FLOOD_WAIT:
             until = time.time() + wait.seconds
@@ -275,13 +256,13 @@ class SyncRun:
                             f"goes on by itself at {resume}.", until)
         for left in range(wait.seconds, 0, -1):
             self.ctx.set_status(f"Telegram asks to wait: {left} s")
-            await asyncio.sleep(1)
+            await asyncio.sleep(TICK)
         self.ctx.set_status("")
 
     async def _pause_for_connection(self) -> None:
-        for attempt in range(RETRIES):
+        for attempt in range(sync_file.RETRIES):
             self.ctx.set_status("Connection lost; trying again")
-            await asyncio.sleep(RETRY_DELAY * 2 ** attempt)
+            await asyncio.sleep(sync_file.RETRY_DELAY * 2 ** attempt)
             try:
                 await self.gateway.disconnect()
                 await self.gateway.connect()
@@ -291,12 +272,13 @@ class SyncRun:
                 continue
         raise Unreachable()
 
-    async def _retrying(self, call: Any) -> Any:
+    async def retrying(self, call: Any) -> Any:
+        """`await call()`, waiting out short FLOOD_WAITs."""
         while True:
             try:
                 return await call()
             except FloodWait as wait:
-                await self._flood_wait(wait)
+                await self.flood_wait(wait)
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -311,7 +293,7 @@ class SyncRun:
 
     async def _save_watermark(self, force: bool = False) -> None:
         """Keep `last_id` and the counts about once a second and at the end, not per file (a
-        file saved after the last save is found again by name and size, never fetched twice)."""
+        file saved after the last save is in the ledger, never fetched twice)."""
         changed = self.watermark > self.saved_watermark or self.new_files != self._saved_files
         if not force and (not changed or time.monotonic() - self._last_save < SAVE_EVERY):
             return
@@ -322,29 +304,16 @@ class SyncRun:
         await self.service.catalog.advance(self.source.id, self.watermark, files=files,
                                            size=size)
 
+    async def restart_at(self, source: TelegramSource) -> None:
+        """Walk `source` (the same source, now another chat) from its `last_id`."""
+        await self._save_watermark(force=True)
+        self.source = source
+        self.order.clear()
+        self.finished.clear()
+        self.watermark = self.saved_watermark = source.last_id
+
     def _report(self) -> None:
         self.ctx.progress(items_done=self.new_files + self.skipped, bytes_done=self.bytes_done)
-
-
-def _prepare_partial(partial: Path, size: int) -> int:
-    """How much of `partial` to keep: whole 4 KiB blocks, never more than the file."""
-    try:
-        have = partial.stat().st_size
-    except FileNotFoundError:
-        return 0
-    keep = have - have % ALIGN if have < size or not size else size
-    if keep > size > 0:
-        keep = 0
-    if keep != have:
-        with open(partial, "r+b") as f:
-            f.truncate(keep)
-    return keep
-
-
-def _fsync(handle: Any) -> None:
-    import os
-
-    os.fsync(handle.fileno())
 
 
 async def run_sync(ctx: JobContext, service: SyncServices) -> None:

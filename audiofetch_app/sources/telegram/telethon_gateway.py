@@ -288,6 +288,28 @@ class TelethonGateway:
         with _mapped():
             return await self.client.get_messages(input_peer(channel), ids=message_id)
 
+    async def get_messages(self, channel: Channel, ids: list[int]) -> list[Any | None]:
+        with _mapped():
+            found = await self.client.get_messages(input_peer(channel), ids=list(ids))
+        return list(found)
+
+    async def migrated_to(self, channel: Channel) -> Channel | None:
+        real_id, kind = utils.resolve_id(int(channel.id))
+        if kind is not types.PeerChat:
+            return None
+        with _mapped():
+            chats = await self.client(functions.messages.GetChatsRequest(id=[real_id]))
+            chat = next((c for c in chats.chats if c.id == real_id), None)
+            moved = getattr(chat, "migrated_to", None)
+            if not isinstance(moved, types.InputChannel):
+                return None
+            found = await self.client(functions.channels.GetChannelsRequest(id=[moved]))
+        entity = next((c for c in found.chats if c.id == moved.channel_id), None)
+        if not isinstance(entity, types.Channel) or getattr(entity, "left", False):
+            raise NoAccess("This group was upgraded to a supergroup that this session is "
+                           "not a member of.")
+        return channel_of(entity)
+
     async def iter_messages(self, entity: Channel, *, min_id: int = 0, reverse: bool = True,
                             limit: int | None = None, reply_to: int | None = None
                             ) -> AsyncIterator[Any]:
