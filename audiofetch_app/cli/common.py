@@ -57,6 +57,8 @@ async def follow_job(runtime: Runtime, job_id: str) -> int:
         unsubscribe()
         printer.finish()
     if job.state == JobState.DONE:
+        if job.detail.get("notice"):
+            print(job.detail["notice"], file=sys.stderr, flush=True)
         print(job.output_path, flush=True)
         return EXIT_OK
     if job.state == JobState.PAUSED:

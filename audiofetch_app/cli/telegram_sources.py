@@ -127,6 +127,8 @@ async def _list_sources(tg: TelegramService, as_json: bool) -> int:
               f"{human_bytes(s.bytes)}; syncs {every}")
         if s.last_result:
             print(f"    last result: {s.last_result}")
+        if s.last_notice:
+            print(f"    note: {s.last_notice}")
         # The newest job tells what the source cannot: running, paused, or a failure before
         # the sync began (a folder that cannot be reached).
         if job is not None and job.state.value != "done":

@@ -270,14 +270,16 @@ class FakeGateway:
                        progress: Progress | None = None) -> int:
         self._check("download")
         world = self.world
-        self._readable(utils.get_peer_id(message.peer_id))
+        peer = utils.get_peer_id(message.peer_id)
+        self._readable(peer)
         world.downloads.append((message.id, offset))
         if message.id in world.broken:
             raise Unreachable()
         doc = message.media.document
         written = offset
         while written < doc.size:
-            if world.file_refs.get(doc.id) != doc.file_reference:  # checked per GetFile
+            self._readable(peer)  # both are checked at each upload.getFile
+            if world.file_refs.get(doc.id) != doc.file_reference:
                 raise FileReferenceExpired()
             end = min(written + world.part_size, doc.size)
             pending = world.interruptions.get(message.id) or []

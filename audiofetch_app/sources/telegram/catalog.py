@@ -48,6 +48,7 @@ class TelegramSource:
     bytes: int = 0
     last_sync_at: float | None = None
     last_result: str | None = None  # None: fine; else the sentence of the last failure
+    last_notice: str | None = None  # what the last sync had to say besides (a moved group)
     next_run_at: float | None = None
     last_job_id: str | None = None  # its newest sync job: found without searching history
     migrated_from: int | None = None  # the basic group this supergroup was upgraded from

@@ -80,6 +80,7 @@ async def follow_migration(sync: SyncRun) -> bool:
                        "cannot read; join it in Telegram, then sync again.") from exc
     if moved is None:
         return False
+    await sync.flush()  # the old chat's watermark, before the source moves on
     source = await sync.service.catalog.update(
         sync.source.id, channel_id=moved.id, access_hash=moved.access_hash,
         username=moved.username, is_group=True, is_forum=moved.is_forum, last_id=0,
@@ -88,6 +89,6 @@ async def follow_migration(sync: SyncRun) -> bool:
                         "(what was saved stays).")
     sync.ctx.log.info("Source %s moved from chat %s to supergroup %s", source.id, channel.id,
                       moved.id)
-    await sync.restart_at(source)
+    sync.restart_at(source)
     return True
 

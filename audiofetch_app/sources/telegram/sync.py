@@ -30,6 +30,8 @@ from audiofetch_app.sources.telegram import checks, media, sync_file
 from audiofetch_app.sources.telegram.catalog import TelegramSource
 from audiofetch_app.sources.telegram.gateway import (
     FloodWait,
+    NoAccess,
+    NotAuthorized,
     TelegramGateway,
     Unreachable,
     describe_wait,
@@ -113,6 +115,15 @@ class SyncRun:
     # ---------------------------------------------------------------- the walk
 
     async def run(self) -> None:
+        title = self.source.title
+        try:
+            await self._run()
+        except NoAccess as exc:
+            raise JobError(f"This session can no longer read “{title}”: it left or was "
+                           "removed, or the channel became private. Join it again in "
+                           "Telegram (or add it with an invite link), then sync again.") from exc
+
+    async def _run(self) -> None:
         try:
             await self._read_topics()
             await checks.tidy(self)
@@ -132,7 +143,8 @@ class SyncRun:
             count = len(self.failed)
             raise JobError(f"{count} file{'s' if count > 1 else ''} could not be saved "
                            f"({first}); sync again to retry {'them' if count > 1 else 'it'}.")
-        self.ctx.set_status(" ".join(self.notices))
+        if self.notices:
+            self.ctx.remember(notice=" ".join(self.notices))
 
     async def _read_topics(self) -> None:
         if self.source.is_forum:
@@ -214,7 +226,7 @@ class SyncRun:
             await save.run()
         except asyncio.CancelledError:
             raise
-        except JobPaused as exc:
+        except (JobPaused, NoAccess, NotAuthorized) as exc:  # the sync cannot go on
             self._stop(exc)
         except JobError as exc:  # this file failed; the others go on, the watermark stops
             self.failed[message_id] = str(exc)
@@ -304,9 +316,12 @@ class SyncRun:
         await self.service.catalog.advance(self.source.id, self.watermark, files=files,
                                            size=size)
 
-    async def restart_at(self, source: TelegramSource) -> None:
-        """Walk `source` (the same source, now another chat) from its `last_id`."""
+    async def flush(self) -> None:
+        """Save `last_id` and the counts now."""
         await self._save_watermark(force=True)
+
+    def restart_at(self, source: TelegramSource) -> None:
+        """Walk `source` (the same source, now another chat) from its `last_id` (saved)."""
         self.source = source
         self.order.clear()
         self.finished.clear()
@@ -321,6 +336,7 @@ async def run_sync(ctx: JobContext, service: SyncServices) -> None:
     source = await service.catalog.get(ctx.options["source_id"])
     ctx.set_title(f"Sync {source.title}")
     result: str | None = None
+    run: SyncRun | None = None
     try:
         if is_local(source.target) and \
                 Path(source.target["path"]) == service.default_folder():
@@ -332,7 +348,8 @@ async def run_sync(ctx: JobContext, service: SyncServices) -> None:
         await asyncio.to_thread(target.check)
         ctx.set_output(target.label)
         async with service.sessions.open(source.session_id) as gateway:
-            await SyncRun(ctx, service, source, gateway, target).run()
+            run = SyncRun(ctx, service, source, gateway, target)
+            await run.run()
     except asyncio.CancelledError:
         result = "The last sync was stopped before it finished."
         raise
@@ -343,5 +360,6 @@ async def run_sync(ctx: JobContext, service: SyncServices) -> None:
         raise
     finally:
         with contextlib.suppress(Exception):
-            await service.catalog.update(source.id, last_sync_at=time.time(),
-                                         last_result=result)
+            await service.catalog.update(
+                source.id, last_sync_at=time.time(), last_result=result,
+                last_notice=" ".join(run.notices) if run is not None and run.notices else None)

@@ -104,8 +104,8 @@ class SourceRow:
             parts.append(f"next run {when(source.next_run_at)}")
         self.sync.set_text(" · ".join(parts))
         self.result.set_text(f"Last sync failed: {source.last_result}"
-                             if source.last_result else "")
-        self.result.set_visibility(bool(source.last_result))
+                             if source.last_result else source.last_notice or "")
+        self.result.set_visibility(bool(source.last_result or source.last_notice))
 
     def show_job(self, job: Job | None) -> None:
         text, colour = describe_job(job)
