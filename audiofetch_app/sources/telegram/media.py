@@ -1,4 +1,9 @@
-"""Which messages carry audio a user wants, what kind it is, and the file name it gets."""
+"""Which messages carry audio a user wants, what kind it is, and the file name it gets.
+
+Dates are read in a time zone: `wanted()` and `file_name()` take `tz`, the zone of the days in
+a source's date range and of `{date}` in names (Settings' `telegram_zone()`); None is the
+computer's own zone, read when called.
+"""
 
 from __future__ import annotations
 
@@ -143,9 +148,18 @@ def _extension(file_name: str, mime: str, kind: str) -> str:
     return guessed.lstrip(".") if guessed else "bin"
 
 
-def wanted(item: AudioItem, keep: Keep) -> bool:
-    """Whether a source that keeps `keep` saves this item."""
-    day = item.date.date()
+def local_time(when: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime:
+    """`when` (aware; naive counts as UTC, as Telegram's dates are) in zone `tz`, or in the
+    computer's own zone when `tz` is None (read now, so a changed TZ applies)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(tz)
+
+
+def wanted(item: AudioItem, keep: Keep, tz: dt.tzinfo | None = None) -> bool:
+    """Whether a source that keeps `keep` saves this item. The date range's days are days in
+    zone `tz` (None: the computer's zone); both ends are inclusive."""
+    day = local_time(item.date, tz).date()
     if keep.date_from and day < keep.date_from:
         return False
     if keep.date_to and day > keep.date_to:
@@ -159,14 +173,18 @@ def wanted(item: AudioItem, keep: Keep) -> bool:
         or item.ext in AUDIO_EXTENSIONS)
 
 
-def file_name(template: str, item: AudioItem, channel: str, topic: str = "") -> str:
-    """The relative path for `item` under a source's target, from the source's template."""
+def file_name(template: str, item: AudioItem, channel: str, topic: str = "", *,
+              tz: dt.tzinfo | None = None) -> str:
+    """The relative path (POSIX, `/` between folders) for `item` under a source's target,
+    from the source's template; `{date}` is the post's time in zone `tz` (None: the
+    computer's zone). Raises JobError when the template is not valid."""
     title = item.title
     if not title:
         title = f"{item.kind if item.kind != MUSIC else 'audio'}_{item.message_id}"
         if item.kind == VOICE:
             title = f"voice_{item.message_id}"
-    fields = {"channel": channel or "Telegram", "date": item.date, "title": title,
+    fields = {"channel": channel or "Telegram", "date": local_time(item.date, tz),
+              "title": title,
               "performer": item.performer, "artist": item.performer, "id": item.message_id,
               "message_id": item.message_id, "kind": item.kind, "topic": topic,
               "file_name": item.file_name or f"{title}.{item.ext}",
