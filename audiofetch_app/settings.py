@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import threading
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -52,6 +54,49 @@ def default_download_dir() -> Path:
 AUDIO_FORMATS = ("m4a", "mp3")
 
 
+def time_zone(name: str) -> dt.tzinfo | None:
+    """The IANA time zone `name` ("Asia/Tokyo"), or None for "" (the computer's own zone).
+
+    Zones come from the system's tz database (`zoneinfo`; on Windows the `tzdata` package).
+    Raises ValueError with one sentence when `name` is not a zone.
+    """
+    name = str(name or "").strip()
+    if not name:
+        return None
+    try:
+        if len(name) > 64:
+            raise ValueError(name)
+        return zoneinfo.ZoneInfo(name)
+    except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):
+        pass
+    near = [z for z in _zone_names() if z.lower() == name.lower()]
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    raise ValueError(f"“{name[:64]}” is not a time zone{hint}; write an IANA name like "
+                     "Asia/Tokyo or America/New_York, or leave it empty for this computer's.")
+
+
+def _zone_names() -> set[str]:
+    try:
+        return zoneinfo.available_timezones()
+    except OSError:
+        return set()
+
+
+def zone_names() -> list[str]:
+    """Every IANA zone name this machine knows, sorted (for a picker; [] when none)."""
+    return sorted(_zone_names())
+
+
+def zone_label(name: str) -> str:
+    """How a person reads zone setting `name`: the name itself, or for "" this computer's zone
+    by its abbreviation now ("this computer's time zone (JST)")."""
+    name = str(name or "").strip()
+    if name:
+        return name
+    local = dt.datetime.now().astimezone().tzname() or ""
+    return f"this computer's time zone ({local})" if local else "this computer's time zone"
+
+
 @dataclass
 class Settings:
     """What a user can change; every field has a default that works out of the box."""
@@ -74,6 +119,9 @@ class Settings:
     page_workers: int = 5
     telegram_template: str = "{channel}/{date:%Y-%m-%d} {title}.{ext}"
     telegram_workers: int = 3
+    # The time zone Telegram's dates are read in: --from/--to days and {date} in file names.
+    # An IANA name ("Asia/Tokyo"); empty: the computer's own zone.
+    telegram_time_zone: str = ""
     lan_session_hours: float = 24.0  # how long a browser or token stays logged in (LAN mode)
     cors_origins: str = ""  # origins allowed to call the REST API from a browser, one per line
     page_zip: bool = True
@@ -81,6 +129,14 @@ class Settings:
 
     def download_path(self) -> Path:
         return Path(self.download_dir).expanduser() if self.download_dir else default_download_dir()
+
+    def telegram_zone(self) -> dt.tzinfo | None:
+        """The zone of `telegram_time_zone`, None for the computer's; ValueError when bad."""
+        return time_zone(self.telegram_time_zone)
+
+    def telegram_zone_label(self) -> str:
+        """`telegram_time_zone` as a person reads it (see `zone_label`)."""
+        return zone_label(self.telegram_time_zone)
 
     def cors_list(self) -> list[str]:
         return [o.strip().rstrip("/") for o in str(self.cors_origins).replace(",", "\n")
@@ -109,6 +165,7 @@ class Settings:
                                  "https://example.com or chrome-extension://<id>.")
         if not 1 <= int(self.telegram_workers) <= 10:
             raise ValueError("Parallel Telegram downloads must be between 1 and 10.")
+        self.telegram_zone()  # ValueError with a sentence
         if not 1 <= int(self.max_running_jobs) <= 16:
             raise ValueError("Jobs running at once must be between 1 and 16.")
         if self.audio_format not in AUDIO_FORMATS:
@@ -158,6 +215,7 @@ class SettingsService:
             candidate.max_running_jobs = int(candidate.max_running_jobs)
             candidate.telegram_workers = int(candidate.telegram_workers)
             candidate.lan_session_hours = float(candidate.lan_session_hours)
+            candidate.telegram_time_zone = str(candidate.telegram_time_zone or "").strip()
             candidate.validate()
             payload = {_KEY: asdict(candidate)}
 

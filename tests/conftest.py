@@ -8,6 +8,7 @@ import tempfile
 # NiceGUI reads this on import: keep its storage out of the working tree.
 os.environ.setdefault("NICEGUI_STORAGE_PATH", tempfile.mkdtemp(prefix="af-nicegui-"))
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,26 @@ import pytest
 
 from tests.fakes.http_server import FakeServer
 from tests.fakes.x_server import FakeX
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _utc_is_this_computers_zone() -> Iterator[None]:
+    """Telegram's days and `{date}` follow the computer's time zone by default: for the run it
+    is UTC (TZ, time.tzset), so expected names do not depend on where the tests run. Tests of
+    other zones set TZ themselves (tests/test_telegram_dates.py). Unix only (no tzset on
+    Windows)."""
+    if not hasattr(time, "tzset"):
+        yield
+        return
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
 
 
 @pytest.fixture

@@ -356,7 +356,11 @@ async def test_routes_are_in_the_openapi_schema(api: Api) -> None:
     app.include_router(build_router(lambda: api.runtime))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
                                  base_url="http://test") as client:
-        paths = (await client.get("/openapi.json")).json()["paths"]
+        schema = (await client.get("/openapi.json")).json()
+    paths = schema["paths"]
+    keep = schema["components"]["schemas"]["KeepIn"]["properties"]
+    assert "time zone Settings chooses for Telegram dates" in keep["date_from"]["description"]
+    assert "same time zone" in keep["date_to"]["description"]
     for path, method in [("/credentials", "put"), ("/login", "post"), ("/login/qr", "post"),
                          ("/login/{login_id}/qr", "get"), ("/login/{login_id}/code", "post"),
                          ("/login/{login_id}/password", "post"),

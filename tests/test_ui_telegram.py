@@ -605,3 +605,22 @@ async def test_settings_keep_telegram_credentials_masked_and_workers(
     user.find(marker="telegram_workers").clear().type("11")
     user.find(marker="save").click()
     await user.should_see("Parallel Telegram downloads must be between 1 and 10.", retries=SLOW)
+
+
+async def test_settings_choose_the_time_zone_of_telegram_dates(
+        session_user: User, runtime: Runtime) -> None:
+    user = session_user
+    user.find(marker="settings").click()
+    await user.should_see(marker="telegram_time_zone")
+    user.find(marker="telegram_time_zone").clear().type("Mars/Olympus")
+    user.find(marker="save").click()
+    await user.should_see("“Mars/Olympus” is not a time zone", retries=SLOW)
+    assert runtime.settings.get().telegram_time_zone == ""
+    user.find(marker="telegram_time_zone").clear().type("Asia/Tokyo")
+    user.find(marker="save").click()
+    await user.should_see("Settings saved.", retries=SLOW)
+    assert runtime.settings.get().telegram_time_zone == "Asia/Tokyo"
+    user.find(marker="tg-add-source").click()
+    await user.should_see(marker="tg-source-form", retries=SLOW)
+    await user.should_see(marker="tg-form-date-zone",
+                          content="Days and dates in names are in Asia/Tokyo", retries=SLOW)

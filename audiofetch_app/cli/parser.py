@@ -9,6 +9,8 @@ from audiofetch_app import __version__
 from audiofetch_app.core import targets
 
 WINDOW_COMMANDS = ("gui", "serve")  # started by audiofetch_app.app, not by this package
+ZONE_NOTE = ("a day in the time zone Settings chooses for Telegram dates, else in this "
+             "computer's time zone")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,10 +150,14 @@ def _add_telegram(telegram: argparse.ArgumentParser) -> None:
         p.add_argument("--keep", metavar="KINDS", help="music,voice,round,document "
                        "(default music,voice,document)")
         p.add_argument("--ext", metavar="EXTS", help="more file types to keep, like flac,zip")
-        p.add_argument("--from", dest="date_from", metavar="DATE", help="2024-05-31")
-        p.add_argument("--to", dest="date_to", metavar="DATE", help="2024-12-31 (inclusive)")
+        p.add_argument("--from", dest="date_from", metavar="DATE",
+                       help=f"keep posts from this day on, like 2024-05-31; {ZONE_NOTE}")
+        p.add_argument("--to", dest="date_to", metavar="DATE",
+                       help=f"keep posts up to this day (inclusive), like 2024-12-31; "
+                            f"{ZONE_NOTE}")
         p.add_argument("--topics", help="forum topic numbers, like 5,9 (default: all)")
-        p.add_argument("--template", help="file names, like '{channel}/{title}.{ext}'")
+        p.add_argument("--template", help="file names, like '{channel}/{title}.{ext}' "
+                       "({date} is in the same time zone as --from/--to)")
         p.add_argument("-o", "--output", type=Path, help="folder to save into")
         add_target_options(p)
         p.add_argument("--every", type=float, metavar="HOURS",

@@ -81,6 +81,10 @@ class SettingsDialog:
                     .classes("w-80").mark("settings-tg-api-hash")
                 ui.button("Forget API credentials", on_click=self._forget_telegram) \
                     .props("flat no-caps").mark("settings-tg-api-clear")
+            with ui.row().classes("w-full items-end"):
+                self.tg_zone = ui.input("Time zone of Telegram dates (date range, {date})",
+                                        autocomplete=settings_mod.zone_names()) \
+                    .classes("w-96").mark("telegram_time_zone")
             self.lan = LanSettings(runtime, state.lan())
             with ui.expansion("Data and log folders", icon="info").classes("w-full"):
                 self.paths = ui.column().classes("gap-1")
@@ -96,6 +100,8 @@ class SettingsDialog:
         self.max_jobs.set_value(current.max_running_jobs)
         self.format.set_value(current.audio_format)
         self.telegram_workers.set_value(current.telegram_workers)
+        self.tg_zone.set_value(current.telegram_time_zone)
+        self.tg_zone.props(f'placeholder="{settings_mod.zone_label("")}, or like Asia/Tokyo"')
         self.max_filesize.set_value(transfer_limits.short_size(current.max_filesize))
         self.tg_api_id.set_value("")
         self.tg_api_hash.set_value("")
@@ -144,6 +150,7 @@ class SettingsDialog:
             "audio_format": self.format.value,
             "space_workers": int(self.space_workers.value or 0),
             "telegram_workers": int(self.telegram_workers.value or 0),
+            "telegram_time_zone": (self.tg_zone.value or "").strip(),
             "x_audiospace_query_id": (self.query_id.value or "").strip()
             or settings_mod.Settings.x_audiospace_query_id,
             **{key: (field.value or "").strip() for key, field in self.templates.items()},

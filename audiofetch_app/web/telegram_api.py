@@ -123,8 +123,13 @@ class KeepIn(BaseModel):
     kinds: list[Kind] | None = Field(default=None, max_length=4)
     extensions: list[Annotated[str, Field(max_length=16)]] | None = Field(default=None,
                                                                          max_length=50)
-    date_from: str | None = Field(default=None, max_length=10, examples=["2024-05-31"])
-    date_to: str | None = Field(default=None, max_length=10)
+    date_from: str | None = Field(
+        default=None, max_length=10, examples=["2024-05-31"],
+        description="Keep posts from this day (YYYY-MM-DD) on. Days are in the time zone "
+                    "Settings chooses for Telegram dates, else in the computer's.")
+    date_to: str | None = Field(
+        default=None, max_length=10, examples=["2024-12-31"],
+        description="Keep posts up to this day (inclusive), in the same time zone.")
 
 
 class TargetIn(BaseModel):

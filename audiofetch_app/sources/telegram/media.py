@@ -1,12 +1,20 @@
-"""Which messages carry audio a user wants, what kind it is, and the file name it gets."""
+"""Which messages carry audio a user wants, what kind it is, and the file name it gets.
+
+Dates are read in a time zone: `wanted()` and `file_name()` take `tz`, the zone of the days in
+a source's date range and of `{date}` in names (Settings' `telegram_zone()`); None is the
+computer's own zone, read when called.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import mimetypes
 from dataclasses import dataclass, field
 from typing import Any
 
+from audiofetch_app.core.audio_mime import extension_for_mime, normalise_mime
+from audiofetch_app.core.audio_sniff import HEADER_BYTES as HEADER_BYTES
+from audiofetch_app.core.audio_sniff import extension_from_header as extension_from_header
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.naming import TemplateError, render_template
 
@@ -15,14 +23,12 @@ KINDS = (MUSIC, VOICE, ROUND, DOCUMENT)
 KIND_LABELS = {MUSIC: "Music", VOICE: "Voice notes", ROUND: "Round video messages",
                DOCUMENT: "Audio documents"}
 DEFAULT_TEMPLATE = "{channel}/{date:%Y-%m-%d} {title}.{ext}"
-AUDIO_EXTENSIONS = ("mp3", "m4a", "aac", "ogg", "oga", "opus", "flac", "wav", "wma", "alac",
-                    "aiff", "ape", "mka", "m4b")
-_EXT_BY_MIME = {"audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/mp4": "m4a",
-                "audio/x-m4a": "m4a", "audio/m4a": "m4a", "audio/aac": "aac",
-                "audio/ogg": "ogg", "audio/opus": "opus", "audio/flac": "flac",
-                "audio/x-flac": "flac", "audio/wav": "wav", "audio/x-wav": "wav",
-                "audio/vnd.wave": "wav", "video/mp4": "mp4", "audio/x-ms-wma": "wma",
-                "audio/aiff": "aiff", "audio/x-aiff": "aiff", "audio/x-ape": "ape"}
+# Extensions of files kept as audio documents whatever their MIME type says.
+AUDIO_EXTENSIONS = ("mp3", "mp2", "m4a", "m4b", "aac", "ogg", "oga", "opus", "spx", "flac",
+                    "wav", "wma", "alac", "aiff", "aif", "aifc", "ape", "mka", "amr", "awb",
+                    "caf", "au", "wv", "mpc", "tta", "ac3", "dsf", "dff", "ra", "mid")
+# The extension of an audio file whose MIME type is unknown and whose first bytes are too.
+UNKNOWN_AUDIO_EXT = "audio"
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,9 @@ class AudioItem:
     file_name: str
     duration: int | None
     caption: str = field(default="", repr=False)
+    # True when `ext` is only a stand-in (UNKNOWN_AUDIO_EXT): neither the file's name nor its
+    # MIME type tells its kind, and its first bytes will (`with_header`).
+    ext_from_header: bool = False
 
 
 def classify(message: Any) -> AudioItem | None:
@@ -106,7 +115,7 @@ def classify(message: Any) -> AudioItem | None:
             video = attr
         elif isinstance(attr, types.DocumentAttributeFilename):
             file_name = attr.file_name or ""
-    mime = (doc.mime_type or "").lower()
+    mime = normalise_mime(doc.mime_type)
     if video is not None and (video.round_message or getattr(media, "round", False)):
         kind, duration = ROUND, int(video.duration or 0)
     elif audio is not None and (audio.voice or getattr(media, "voice", False)):
@@ -116,36 +125,60 @@ def classify(message: Any) -> AudioItem | None:
     else:
         kind, duration = DOCUMENT, None
     ext = _extension(file_name, mime, kind)
+    from_header = ext is None
     title = performer = ""
     if audio is not None and kind == MUSIC:
         title, performer = (audio.title or "").strip(), (audio.performer or "").strip()
     if not title and file_name:
         title = file_name.rsplit(".", 1)[0] if "." in file_name else file_name
-    return AudioItem(message_id=message.id, kind=kind, size=int(doc.size or 0), ext=ext,
-                     mime=mime, date=message.date or dt.datetime.now(dt.UTC), title=title,
+    return AudioItem(message_id=message.id, kind=kind, size=int(doc.size or 0),
+                     ext=ext or UNKNOWN_AUDIO_EXT, ext_from_header=from_header, mime=mime,
+                     date=message.date or dt.datetime.now(dt.UTC), title=title,
                      performer=performer, file_name=file_name,
                      duration=int(duration) if duration is not None else None,
                      caption=(getattr(message, "message", "") or "").strip())
 
 
-def _extension(file_name: str, mime: str, kind: str) -> str:
+def _extension(file_name: str, mime: str, kind: str) -> str | None:
+    """From the file's name, else its MIME type; None when only its first bytes can tell."""
     if "." in file_name:
         ext = clean_extension(file_name.rsplit(".", 1)[1])
         if ext and len(ext) <= 8 and ext.isalnum():
             return ext
-    if kind == VOICE:
-        return "ogg"
     if kind == ROUND:
         return "mp4"
-    if mime in _EXT_BY_MIME:
-        return _EXT_BY_MIME[mime]
-    guessed = mimetypes.guess_extension(mime) if mime else None
-    return guessed.lstrip(".") if guessed else "bin"
+    known = extension_for_mime(mime)
+    if known and (kind == DOCUMENT or mime.startswith("audio/")):
+        return known
+    if kind == VOICE:  # Telegram's voice notes are Ogg Opus unless their type says otherwise
+        return "ogg"
+    if kind == MUSIC or mime.startswith("audio/"):
+        return None
+    return known or "bin"
 
 
-def wanted(item: AudioItem, keep: Keep) -> bool:
-    """Whether a source that keeps `keep` saves this item."""
-    day = item.date.date()
+def with_header(item: AudioItem, head: bytes) -> AudioItem:
+    """`item` with its extension settled by the file's first bytes (`HEADER_BYTES` of them
+    are enough; see `extension_from_header`): the format they show, else UNKNOWN_AUDIO_EXT.
+    An item whose `ext_from_header` is False is returned as it is."""
+    if not item.ext_from_header:
+        return item
+    ext = extension_from_header(head) or UNKNOWN_AUDIO_EXT
+    return dataclasses.replace(item, ext=ext, ext_from_header=False)
+
+
+def local_time(when: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime:
+    """`when` (aware; naive counts as UTC, as Telegram's dates are) in zone `tz`, or in the
+    computer's own zone when `tz` is None (read now, so a changed TZ applies)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(tz)
+
+
+def wanted(item: AudioItem, keep: Keep, tz: dt.tzinfo | None = None) -> bool:
+    """Whether a source that keeps `keep` saves this item. The date range's days are days in
+    zone `tz` (None: the computer's zone); both ends are inclusive."""
+    day = local_time(item.date, tz).date()
     if keep.date_from and day < keep.date_from:
         return False
     if keep.date_to and day > keep.date_to:
@@ -159,14 +192,18 @@ def wanted(item: AudioItem, keep: Keep) -> bool:
         or item.ext in AUDIO_EXTENSIONS)
 
 
-def file_name(template: str, item: AudioItem, channel: str, topic: str = "") -> str:
-    """The relative path for `item` under a source's target, from the source's template."""
+def file_name(template: str, item: AudioItem, channel: str, topic: str = "", *,
+              tz: dt.tzinfo | None = None) -> str:
+    """The relative path (POSIX, `/` between folders) for `item` under a source's target,
+    from the source's template; `{date}` is the post's time in zone `tz` (None: the
+    computer's zone). Raises JobError when the template is not valid."""
     title = item.title
     if not title:
         title = f"{item.kind if item.kind != MUSIC else 'audio'}_{item.message_id}"
         if item.kind == VOICE:
             title = f"voice_{item.message_id}"
-    fields = {"channel": channel or "Telegram", "date": item.date, "title": title,
+    fields = {"channel": channel or "Telegram", "date": local_time(item.date, tz),
+              "title": title,
               "performer": item.performer, "artist": item.performer, "id": item.message_id,
               "message_id": item.message_id, "kind": item.kind, "topic": topic,
               "file_name": item.file_name or f"{title}.{item.ext}",

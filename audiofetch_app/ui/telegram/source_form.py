@@ -89,6 +89,9 @@ class SourceForm:
                 self.date_to = ui.input("Posted until", placeholder="2024-12-31",
                                         value=_iso(keep.date_to)).classes("w-40") \
                     .mark("tg-form-date-to")
+            ui.label(f"Days and dates in names are in {settings.telegram_zone_label()} "
+                     "(Settings chooses the zone).").classes("text-caption") \
+                .mark("tg-form-date-zone")
             self.template = ui.input("File names", value=source.template if source else
                                      settings.telegram_template or media.DEFAULT_TEMPLATE) \
                 .classes("w-full").mark("tg-form-template")
