@@ -303,3 +303,20 @@ async def test_two_gigabyte_file_resumes_from_its_byte_across_syncs(
             expected.update(fake.content_range(doc, start, min(start + step, size)))
         assert f.read(1) == b""
     assert saved.hexdigest() == expected.hexdigest()
+
+
+async def test_audio_whose_name_and_type_say_nothing_is_named_by_its_first_bytes(
+        app: TelegramApp, tmp_path: Path, mp3: bytes) -> None:
+    """`audio/x-unheard-of` with no file name: the saved file's extension comes from its
+    header (an MPEG audio frame after an ID3 tag: mp3); a header nobody knows gives
+    `.audio`, never `.bin`."""
+    out = tmp_path / "out"
+    song = app.world.post(fake.document(CHANNEL, 1, mime="audio/x-unheard-of", file_name=None,
+                                        size=len(mp3)))
+    fake.give_content(song.media.document.id, mp3)
+    odd = app.world.post(fake.document(CHANNEL, 2, mime="audio/x-unheard-of", file_name=None,
+                                       size=5_000))
+    source = await add(app, out, keep={"kinds": ["document"]})
+    done = await run(app, source)
+    assert done.state == JobState.DONE, done.error
+    assert files(out) == {"document_1.mp3": mp3, "document_2.audio": bytes_of(odd)}

@@ -32,6 +32,7 @@ from tests.fakes.telegram_posts import (  # noqa: F401 - the builders tests use
     content_range,
     document,
     document_of,
+    give_content,
     in_basic_group,
     music,
     new_document_id,

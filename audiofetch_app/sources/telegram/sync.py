@@ -86,6 +86,10 @@ class SyncRun:
         self.gateway = gateway
         self.target = target
         self.keep = media.Keep.from_dict(source.keep)
+        try:  # days in --from/--to and {date} are days in this zone (None: the computer's)
+            self.tz = ctx.settings.telegram_zone()
+        except ValueError:
+            self.tz = None
         self.topics = set(source.topics) if source.topics is not None else None
         self.topic_titles: dict[int, str] = {}
         workers = ctx.settings.telegram_workers or 3
@@ -186,14 +190,19 @@ class SyncRun:
     def wanted(self, message: Any) -> media.AudioItem | None:
         """The audio of `message` this source keeps, or None."""
         item = media.classify(message)
-        keep = item is not None and media.wanted(item, self.keep) and (
+        keep = item is not None and self.keeps(item) and (
             self.topics is None or topic_of(message) in self.topics)
         return item if keep else None
+
+    def keeps(self, item: media.AudioItem) -> bool:
+        """Whether the source keeps `item` (kinds, types, dates in the chosen zone)."""
+        return media.wanted(item, self.keep, tz=self.tz)
 
     def name_for(self, message: Any, item: media.AudioItem) -> str:
         """`item`'s name from the source's template (before any clash is settled)."""
         topic = self.topic_titles.get(topic_of(message), "") if self.source.is_forum else ""
-        return media.file_name(self.source.template, item, self.source.title, topic)
+        return media.file_name(self.source.template, item, self.source.title, topic,
+                               tz=self.tz)
 
     async def consider(self, message: Any, *, version: int = 1, walked: bool = True) -> bool:
         """Start saving `message`'s audio if the source keeps it and has not saved its

@@ -104,10 +104,33 @@ class FileSave:
                 if failures > RETRIES:
                     raise
                 await asyncio.sleep(RETRY_DELAY * 2 ** (failures - 1))
+        if self.item.ext_from_header:
+            settled = await self._name_from_header(partial, rel)
+            if settled is None:
+                return
+            rel = settled
         final = await asyncio.to_thread(sync.target.commit, partial, rel)
         sync.ctx.untrack_partial(partial)
         sync.ledger.finish(self._entry(rel))
         sync.saved(str(final), self.item.size)
+
+    async def _name_from_header(self, partial: Path, rel: str) -> str | None:
+        """For audio whose name and MIME type say nothing of its kind: the extension from the
+        downloaded file's first bytes, and the name settled again with it. None when the
+        source does not keep that kind or the name is taken by the same file already."""
+        head = await asyncio.to_thread(_head, partial, media.HEADER_BYTES)
+        self.item = media.with_header(self.item, head)
+        final = None
+        if self.sync.keeps(self.item):
+            self.rel = self.sync.name_for(self.message, self.item)
+            if self.version > 1:
+                self.rel = version_name(self.rel, self.version)
+            final = await self._settle_name()
+        if final is None:
+            await self._give_up(partial, rel)
+        elif final != rel:
+            self.sync.ledger.drop(rel)
+        return final
 
     async def _switch_to(self, fresh: Any) -> bool:
         """Save `fresh` (the post fetched again, with another document) instead; False when
@@ -191,6 +214,11 @@ class FileSave:
             if got > size:
                 partial.unlink(missing_ok=True)
             raise Unreachable(f"The download stopped at {got} of {size} bytes.")
+
+
+def _head(path: Path, count: int) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(count)
 
 
 def _prepare_partial(partial: Path, size: int) -> int:
