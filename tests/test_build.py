@@ -195,6 +195,16 @@ def test_prints_its_version(bundle: Bundle, run_dir: dict[str, Path]) -> None:
     _assert_untouched(run_dir["cwd"])
 
 
+def test_points_at_the_browser_extension_it_carries(bundle: Bundle,
+                                                   run_dir: dict[str, Path]) -> None:
+    result = subprocess.run([str(bundle.exe), "extension"], cwd=run_dir["cwd"],
+                            env=_env(run_dir), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    folder = Path(result.stdout.splitlines()[0])
+    assert folder.is_relative_to(bundle.folder), folder
+    assert (folder / "manifest.json").is_file() and (folder / "popup.js").is_file()
+
+
 def test_serves_http_on_a_free_loopback_port(bundle: Bundle, run_dir: dict[str, Path]) -> None:
     port = free_port()
     with BuiltAppProcess(bundle.exe, ["serve", "--port", str(port)], run_dir["home"],

@@ -48,7 +48,13 @@ def test_origins_compare_by_scheme_host_and_port() -> None:
     ({"origin": "chrome-extension://abcdefghijklmnop"}, False),  # allowed in Settings
     ({"origin": "chrome-extension://abcdefghijklmnop", "sec-fetch-site": "cross-site"},
      False),
-    ({"origin": "chrome-extension://other"}, True),
+    # Any browser extension: no page can send its origin, and an extension reaching the
+    # app has the user's host permission for it (which would also let it script the app's
+    # own page), so refusing it would protect nothing.
+    ({"origin": "chrome-extension://other"}, False),
+    ({"origin": "moz-extension://4b6f1a2e-8c1d-4a0e-9b7e-2f5d3c1a0e9f"}, False),
+    ({"origin": "http://chrome-extension.example"}, True),
+    ({"origin": "chrome-extension-x://abc"}, True),
 ])
 def test_cross_site_rule(headers: dict[str, str], refused: bool) -> None:
     why = refusal(headers, OWN, {"chrome-extension://abcdefghijklmnop"})

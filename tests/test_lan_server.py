@@ -179,6 +179,31 @@ def test_live_progress_over_server_sent_events(lan: Lan, http_server, tmp_path: 
     assert seen[-1][1]["state"] == "done", seen[-1][1]["error"]
 
 
+def test_job_events_over_the_websocket_need_the_login(lan: Lan, http_server,
+                                                     tmp_path: Path) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    tone = make_tone(tmp_path / "ws.mp3", seconds=1).read_bytes()
+    http_server.add("/ws.mp3", tone, content_type="audio/mpeg")
+    address = lan.url.replace("http://", "ws://") + "/ws"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(address, open_timeout=30)
+    assert refused.value.response.status_code == 403  # the gate refuses the handshake
+    token = lan.token()
+    auth = {"authorization": f"Bearer {token}"}
+    with connect(address, additional_headers=auth, open_timeout=30) as socket:
+        started = httpx.post(lan.url + "/api/download", headers=auth, timeout=30, json={
+            "url": http_server.url_for("/ws.mp3"), "kind": "direct"})
+        job_id = started.json()["job_id"]
+        seen: list[dict] = []
+        while not seen or seen[-1]["job"]["state"] not in ("done", "failed"):
+            message = json.loads(socket.recv(timeout=60))
+            if message["job"]["id"] == job_id:
+                seen.append(message)
+    assert seen[0]["type"] == "added" and seen[-1]["job"]["state"] == "done"
+
+
 def test_password_never_reaches_the_log(lan: Lan) -> None:
     with lan.client() as c:
         c.post("/api/auth/login", json={"password": "wrong " + PASSWORD})

@@ -258,3 +258,13 @@ async def test_settings_refuse_a_bad_origin(user: User, runtime) -> None:
     user.find(marker="save").click()
     await user.should_see("is not an origin")
     assert runtime.settings.get().cors_origins == ""
+
+
+async def test_settings_say_where_the_browser_extension_is(user: User, runtime) -> None:
+    from audiofetch_app.core.extension import EXTENSION_DIR
+
+    user.find(marker="settings").click()
+    await user.should_see("Browser extension")
+    await user.should_see(str(EXTENSION_DIR))
+    await user.should_see("Load unpacked", retries=5)
+    assert (EXTENSION_DIR / "manifest.json").is_file()

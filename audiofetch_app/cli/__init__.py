@@ -38,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
             from audiofetch_app.cli.space import space_command
 
             return asyncio.run(space_command(args))
+        if command == "extension":
+            from audiofetch_app.cli.extension import extension_command
+
+            return extension_command(args)
         if command == "restore-database":
             from audiofetch_app.cli.database import restore_command
 

@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_telegram(sub.add_parser("telegram", help="Telegram login, sessions, sources and sync"))
 
+    extension = sub.add_parser("extension", help="where the browser extension is, and how to "
+                               "load it (or --zip FILE to pack it)")
+    extension.add_argument("--zip", type=Path, metavar="FILE",
+                           help="write the extension as a ZIP (for a store or signing)")
+
     restore = sub.add_parser("restore-database", help="put back the last good copy of a "
                              "damaged database (the damaged file is kept beside it)")
     restore.add_argument("--force", action="store_true",

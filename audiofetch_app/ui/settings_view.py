@@ -14,6 +14,7 @@ from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.vault import Vault, VaultError
 from audiofetch_app.sources.runtime import Runtime
 from audiofetch_app.ui import desktop, state
+from audiofetch_app.ui.extension_help import ExtensionHelp
 from audiofetch_app.ui.lan_settings import LanSettings
 from audiofetch_app.ui.target_fields import TargetFields
 from audiofetch_app.ui.telegram.credentials import how_to
@@ -86,6 +87,7 @@ class SettingsDialog:
                                         autocomplete=settings_mod.zone_names()) \
                     .classes("w-96").mark("telegram_time_zone")
             self.lan = LanSettings(runtime, state.lan())
+            ExtensionHelp(runtime)
             with ui.expansion("Data and log folders", icon="info").classes("w-full"):
                 self.paths = ui.column().classes("gap-1")
             with ui.row().classes("w-full justify-end"):

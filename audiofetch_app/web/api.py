@@ -38,6 +38,15 @@ class DownloadRequest(BaseModel):
     # or a target spec ({"type": ..., with the kind's fields}); see GET /api/targets.
     target: str | dict[str, Any] | None = None
     max_filesize: int | str | None = None  # bytes, or a size like "50M" or "2G"
+    # The source's own options as its options model names them (a page's `tracks` chosen
+    # from a preview, or `seen` from the browser extension); the fields above win.
+    options: dict[str, Any] | None = None
+
+
+class PreviewRequest(BaseModel):
+    url: str = Field(max_length=4096)
+    kind: str = Field(default="auto", max_length=40)
+    options: dict[str, Any] | None = None  # the source's own options, as for /api/download
 
 
 def validation_sentence(exc: RequestValidationError) -> str:
@@ -59,6 +68,19 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """Every 422 answers with a `detail` sentence, as the REST API's other errors do."""
     assert isinstance(exc, RequestValidationError)
     return JSONResponse({"detail": validation_sentence(exc)}, status_code=422)
+
+
+# Options REST callers may not give in `options`: they have fields of their own (which are
+# checked), or name files on this computer (a cookies file, an output folder).
+_NOT_OPTIONS = frozenset({"stream", "target", "output_dir", "cookies_file", "max_filesize"})
+
+
+def checked_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """A REST request's `options`; JobError naming the first one a caller may not give."""
+    for name in options or {}:
+        if name in _NOT_OPTIONS:
+            raise JobError(f"options: {name} cannot be given here.")
+    return dict(options or {})
 
 
 def from_network(request: Request) -> bool:
@@ -103,8 +125,9 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
             if request.stream and "stream" not in source.options.names():
                 raise JobError(f"{source.label} downloads cannot be streamed as a ZIP; page "
                                "downloads can.")
-            given = {k: v for k, v in raw.items()
-                     if v is not None and k in source.options.names()}
+            given = checked_options(request.options)
+            given.update({k: v for k, v in raw.items()
+                          if v is not None and k in source.options.names()})
             if request.stream:
                 jobs().stream_consumer = streams.hub.produce  # this face collects the ZIP
             job = await sources.submit(get_runtime(), link.url, link.kind, given,
@@ -120,6 +143,19 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
         """What a link holds before downloading: a Space's metadata, a page's tracks."""
         try:
             found = await sources.preview(get_runtime(), url, kind,
+                                          from_network=from_network(http))
+        except (JobError, NetError) as exc:
+            raise HTTPException(422, detail=str(exc)) from exc
+        return jsonable_encoder(dataclasses.asdict(found))
+
+    @router.post("/preview")
+    async def preview_with_options(request: PreviewRequest, http: Request) -> dict[str, Any]:
+        """`GET /api/preview` with the source's options: a page's `plugin`, or `seen` (what
+        the user's browser saw the page play, from the browser extension) to merge with
+        what AudioFetch finds."""
+        try:
+            found = await sources.preview(get_runtime(), request.url, request.kind,
+                                          checked_options(request.options),
                                           from_network=from_network(http))
         except (JobError, NetError) as exc:
             raise HTTPException(422, detail=str(exc)) from exc

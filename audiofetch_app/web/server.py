@@ -99,7 +99,7 @@ def storage_secret() -> str:
     return value
 
 
-API_PATHS = ("/api/", DOCS_PATH, "/openapi.json", "/login")
+API_PATHS = ("/api/", DOCS_PATH, "/openapi.json", "/login", "/ws")
 
 
 def is_api(path: str) -> bool:

@@ -7,20 +7,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from audiofetch_app.core import net, registry
 from audiofetch_app.core.job_context import JobError
+from audiofetch_app.core.net_errors import NetError
 from audiofetch_app.core.registry import Link, Preview, Services
 from audiofetch_app.core.urls import title_from_url
-from audiofetch_app.sources.page import detect, reader
+from audiofetch_app.sources.page import detect, reader, seen
 from audiofetch_app.sources.page.document import page_title
 from audiofetch_app.sources.page.options import PageOptions
 from audiofetch_app.sources.page.tracks import Track
 
 __all__ = ["MAX_PAGE_BYTES", "FoundPage", "PagePreview", "check_plugin", "find_tracks",
-           "page_title", "preview"]
+           "find_with_seen", "page_title", "preview"]
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +128,35 @@ async def find_tracks(client: httpx.AsyncClient, url: str, plugin: str | None = 
     return FoundPage(page.url, reading.title, tracks, page.truncated)
 
 
+async def find_with_seen(client: httpx.AsyncClient, url: str, plugin: str | None,
+                         browser: list[dict[str, Any]] | None, title: str | None = None
+                         ) -> FoundPage:
+    """`find_tracks`, merged with what the user's browser saw the page play (`seen.merge`).
+    When the browser saw audio, a page AudioFetch cannot read or finds nothing on (a login
+    wall, a player built by JavaScript) still gives the browser's tracks; the page's title
+    is then `title` (the browser tab's)."""
+    if not browser:
+        return await find_tracks(client, url, plugin)
+    try:
+        page = await find_tracks(client, url, plugin)
+    except (JobError, NetError) as exc:
+        tracks = seen.merge([], browser)
+        if not tracks:
+            raise
+        log.info("%s: %s; using what the browser saw", url, exc)
+        return FoundPage(url, title or title_from_url(url), tracks)
+    return FoundPage(page.url, page.title or title or "", seen.merge(page.tracks, browser),
+                     page.truncated)
+
+
 async def preview(found: Link, options: PageOptions, services: Services | None = None
                   ) -> PagePreview:
-    """The tracks the page at `found` offers (JobError or NetError with a sentence if none)."""
+    """The tracks the page at `found` offers (JobError or NetError with a sentence if none),
+    with what the user's browser saw it play when the extension sent that."""
     cookies = net.load_cookies_txt(options.cookies_file) if options.cookies_file else None
     async with net.make_client(referer=found.url, cookies=cookies) as client:
-        page = await find_tracks(client, found.url, options.plugin)
+        page = await find_with_seen(client, found.url, options.plugin, options.seen,
+                                    options.name)
     target = found
     if len(page.tracks) == 1 and page.tracks[0].family == "direct":
         target = registry.recognise(page.tracks[0].url, "direct")

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from audiofetch_app.core.registry import JobOptions, OptionError
 from audiofetch_app.sources.page import detect
+from audiofetch_app.sources.page.seen import check_seen
 from audiofetch_app.sources.page.tracks import Track
 
 MAX_WORKERS = 20
@@ -27,6 +28,9 @@ class PageOptions(JobOptions):
     cookies_file: str | None = None  # a Netscape cookies.txt for the site
     tags: bool | None = None  # write title, album and track tags (default yes)
     tracks: list[dict[str, Any]] | None = None  # the chosen tracks, from a preview
+    # What the user's browser saw the page play (the browser extension sends it): merged
+    # with what detection finds (see seen.py).
+    seen: list[dict[str, Any]] | None = None
     selected: list[str] | None = None  # track URLs; jobs stored by AudioFetch 0.1 only
 
     LIMITS: ClassVar[dict[str, tuple[int, int]]] = {"workers": (1, MAX_WORKERS)}
@@ -43,6 +47,8 @@ class PageOptions(JobOptions):
             if len(self.tracks) > MAX_TRACKS:
                 raise OptionError(f"A page job takes at most {MAX_TRACKS:,} tracks.")
             self.chosen_tracks()
+        if self.seen is not None:
+            self.seen = check_seen(self.seen)
 
     def chosen_tracks(self) -> list[Track] | None:
         """`tracks` as Track records (OptionError when one is not a track)."""

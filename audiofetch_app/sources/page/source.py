@@ -19,7 +19,7 @@ from audiofetch_app.core.urls import check_url, is_web_url, title_from_url
 from audiofetch_app.core.zipstream import ZipMember, write_zip, zip_chunks
 from audiofetch_app.sources.page.archive import DownloadArchive
 from audiofetch_app.sources.page.downloader import fetch_track, planned_extension
-from audiofetch_app.sources.page.finder import find_tracks, preview
+from audiofetch_app.sources.page.finder import find_with_seen, preview
 from audiofetch_app.sources.page.options import MAX_WORKERS, PageOptions, track_dicts
 from audiofetch_app.sources.page.tracks import Track
 
@@ -91,7 +91,7 @@ class PageRun:
         if remembered:
             tracks = PageOptions(tracks=remembered).chosen_tracks() or []
             return tracks, ctx.job.detail.get("page_title") or ctx.job.title
-        found = await find_tracks(client, ctx.job.url, opts.plugin)
+        found = await find_with_seen(client, ctx.job.url, opts.plugin, opts.seen, opts.name)
         tracks = found.tracks
         if opts.selected:  # a job stored by AudioFetch 0.1: ticks matched by URL
             wanted = set(opts.selected)

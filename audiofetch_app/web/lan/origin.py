@@ -20,6 +20,10 @@ CROSS_SITE_DETAIL = ("Refused: this request came from another site's page, and o
                      "AudioFetch's own pages may change things here.")
 
 Origin = tuple[str, str, int]
+# Browser extensions' own pages and workers (AudioFetch's extension among them). No web page
+# can send these origins, and an extension reaches this server only through host permissions
+# the user granted it, so they are not another site's page.
+EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://")
 
 
 def parse_origin(value: str) -> Origin | None:
@@ -58,8 +62,9 @@ def refusal(headers: Mapping[str, str], own: Origin | None,
             allowed_origins: Collection[str] = ()) -> str | None:
     """Why a state-changing request (or websocket) must be refused as cross-site, or None.
 
-    `headers` are lower-cased names. Origin must be the server's own (or a CORS origin that
-    Settings allows); without Origin, Sec-Fetch-Site must be absent, same-origin or none.
+    `headers` are lower-cased names. Origin must be the server's own, a browser extension's
+    or a CORS origin that Settings allows; without Origin, Sec-Fetch-Site must be absent,
+    same-origin or none.
     Requests that carry a Bearer token are not the browser's ambient credentials: they pass.
     """
     if headers.get("authorization", "")[:7].lower() == "bearer ":
@@ -67,7 +72,7 @@ def refusal(headers: Mapping[str, str], own: Origin | None,
     origin = headers.get("origin")
     fetch_site = headers.get("sec-fetch-site", "").strip().lower()
     if origin is not None:
-        if origin.strip() in allowed_origins:
+        if origin.strip() in allowed_origins or origin.strip().startswith(EXTENSION_SCHEMES):
             return None
         seen = parse_origin(origin)
         if seen is None or own is None or seen != own:
