@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from audiofetch_app.core.extension import EXTENSION_DIR
 from tests.desktop import AppProcess, free_port, wait_for, wait_for_http
@@ -81,8 +82,7 @@ class Browser:
         options = self.page(f"{self.base}/options.html")
         options.locator("#address").fill(address)
         options.locator("#save").click()
-        options.wait_for_function(
-            "document.getElementById('status').textContent.startsWith('Saved')")
+        expect(options.locator("#status")).to_contain_text("Saved")
         options.close()
 
 
@@ -225,9 +225,7 @@ def test_on_a_space_page_the_extension_sends_the_space(app, module_x: FakeX,
         # The toolbar button reads the tab through activeTab, which only a real click grants;
         # the popup is opened here as the context menu opens it, with the link.
         popup = browser.page(f"{browser.base}/popup.html?link={collected['space']}")
-        popup.locator("#title").wait_for()
-        popup.wait_for_function("document.getElementById('title').textContent !== ''")
-        assert popup.locator("#title").inner_text() == "Night Talk"
+        expect(popup.locator("#title")).to_have_text("Night Talk")
         assert "Cy Host" in popup.locator("#summary").inner_text()
         popup.locator("#save").click()
         popup.locator('#job-list li[data-state="done"]').wait_for(timeout=180_000)
@@ -246,11 +244,10 @@ def test_popup_says_how_to_start_the_app_when_it_is_not_running(http_server,
         options = browser.page(f"{browser.base}/options.html")
         options.locator("#address").fill(gone)
         options.locator("#save").click()
-        options.wait_for_function(
-            "document.getElementById('status').textContent.includes('not running')")
+        expect(options.locator("#status")).to_contain_text("not running")
         browser.page(page_url)
         popup = browser.page(f"{browser.base}/popup.html?tab={browser.tab_id(page_url)}")
-        popup.wait_for_function("document.getElementById('status').className === 'error'")
+        expect(popup.locator("#status")).to_have_class("error")
         assert popup.locator("#status").inner_text() == (
             f"AudioFetch is not running at {gone}: open AudioFetch (or run “audiofetch "
             "serve”), then try again.")
@@ -298,3 +295,35 @@ def test_extension_command_packs_a_zip_stores_and_firefox_take(tmp_path: Path) -
     shown = subprocess.run([sys.executable, "-m", "audiofetch_app", "extension"],
                            capture_output=True, text=True, timeout=120)
     assert shown.stdout.splitlines()[0] == str(EXTENSION_DIR) and "Load unpacked" in shown.stdout
+
+
+def test_options_log_in_to_a_shared_app_and_keep_only_the_token(http_server,
+                                                                tmp_path: Path) -> None:
+    require_browser()
+    password = "a shared kitchen secret"
+    http_server.add("/plain.html", PLAIN, content_type="text/html")
+    http_server.add("/media/opening.mp3", b"x", content_type="audio/mpeg")
+    http_server.add("/media/closing.mp3", b"x", content_type="audio/mpeg")
+    page_url = http_server.url_for("/plain.html")
+    port = free_port()
+    with AppProcess(["serve", "--host", "0.0.0.0", "--port", str(port)], tmp_path / "home",
+                    tmp_path / "logs", env={"AUDIOFETCH_PASSWORD": password}) as lan:
+        url = lan.wait_for_url(timeout=180)
+        wait_for_http(url + "/login", timeout=120, alive=lan.check_alive)
+        with chromium_with_extension(tmp_path) as browser:
+            options = browser.page(f"{browser.base}/options.html")
+            options.locator("#address").fill(url)
+            options.locator("#save").click()
+            expect(options.locator("#status")).to_contain_text("password")
+            options.locator("#password").fill("not the password")
+            options.locator("#login").click()
+            expect(options.locator("#status")).to_contain_text("not correct")
+            options.locator("#password").fill(password)
+            options.locator("#login").click()
+            expect(options.locator("#status")).to_have_text("Logged in.")
+            kept = browser.worker.evaluate("chrome.storage.local.get(null)")
+            assert set(kept) == {"address", "token"} and password not in json.dumps(kept)
+            browser.page(page_url)
+            popup = browser.page(f"{browser.base}/popup.html?tab={browser.tab_id(page_url)}")
+            popup.locator("#tracks li").first.wait_for()
+            assert popup.locator("#tracks li").count() == 2

@@ -47,7 +47,7 @@ async function afApi(path, {method = "GET", body = null, settings = null} = {}) 
   }
   let data = null;
   try { data = await answer.json(); } catch (e) { data = null; }
-  if (answer.status === 401) {
+  if (answer.status === 401 && path !== "/api/auth/login") {
     throw new AfError("AudioFetch asks for its password: log in on this extension's " +
       "options page.");
   }
