@@ -35,7 +35,7 @@ def child(args: argparse.Namespace) -> dict[str, object]:
         sys.path.insert(0, args.code)
     sys.path.insert(1, str(ROOT))
     from tests.fakes import telegram as fake
-    from tests.telegram_app import TelegramApp
+    from tests.telegram_app import CODE, PHONE, TelegramApp
 
     size = args.size_kb * 1024
 
@@ -47,16 +47,13 @@ def child(args: argparse.Namespace) -> dict[str, object]:
 
     async def run(home: Path) -> dict[str, object]:
         world = fake.FakeTelegram()
-        world.add_account("+447700900123", code="11111")
+        world.add_account(PHONE, code=CODE)
         world.add_channel(90, "Archive", "archive")
         world.generate(-1000000000090, args.messages, make)
         app = TelegramApp(home, world)
         app.settings.update(telegram_workers=args.workers)
         await app.jobs.start()
-        await app.service.credentials.set("12345", "0123456789abcdef0123456789abcdef")
-        login = await app.service.login.start_login("+447700900123")
-        await app.service.login.submit_code(login, "11111")
-        session = (await app.service.login.finish(login, "bench")).id
+        session = await app.logged_in("bench")
         out = home / "out"
         source = await app.service.add_source(session, "@archive", template="{title}.{ext}",
                                               target={"type": "folder", "path": str(out)})
