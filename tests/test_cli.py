@@ -56,7 +56,7 @@ def test_get_failure_exits_non_zero_with_a_sentence(tmp_path: Path, http_server)
                      home=tmp_path / "home")
     assert result.returncode == 1
     assert "web page" in result.stderr and "Traceback" not in result.stderr
-    assert "audiofetch jobs resume" in result.stderr
+    assert "Resume with" not in result.stderr  # a web page stays a web page: no resume
 
 
 def test_get_refuses_bad_urls(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -19,6 +19,7 @@ from audiofetch_app import sources
 from audiofetch_app.core import registry, targets, transfer_limits
 from audiofetch_app.core.address_guard import is_network_peer
 from audiofetch_app.core.job_context import JobError
+from audiofetch_app.core.job_record import JobState
 from audiofetch_app.core.net_errors import NetError
 from audiofetch_app.web import streams
 
@@ -38,6 +39,12 @@ class DownloadRequest(BaseModel):
     # or a target spec ({"type": ..., with the kind's fields}); see GET /api/targets.
     target: str | dict[str, Any] | None = None
     max_filesize: int | str | None = None  # bytes, or a size like "50M" or "2G"
+    # Any other option of the source (format, referer, cookies_file...), as the CLI gives
+    # them; the ones naming files on this computer are taken only from this computer.
+    options: dict[str, Any] | None = None
+
+
+LOCAL_ONLY_OPTIONS = ("output_dir", "cookies_file")
 
 
 def validation_sentence(exc: RequestValidationError) -> str:
@@ -105,6 +112,12 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
                                "downloads can.")
             given = {k: v for k, v in raw.items()
                      if v is not None and k in source.options.names()}
+            local_only = [k for k in LOCAL_ONLY_OPTIONS if k in (request.options or {})]
+            if local_only and from_network(http):
+                raise HTTPException(403, detail=f"The option {local_only[0]} names a file on "
+                                                "this computer, so only this computer may "
+                                                "give it.")
+            given.update(request.options or {})
             if request.stream:
                 jobs().stream_consumer = streams.hub.produce  # this face collects the ZIP
             job = await sources.submit(get_runtime(), link.url, link.kind, given,
@@ -138,9 +151,20 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
 
     @router.get("/jobs")
     async def list_jobs(offset: int = Query(default=0, ge=0),
-                        limit: int = Query(default=100, ge=1, le=500)) -> dict[str, Any]:
-        page_of_jobs, total = jobs().page(offset=offset, limit=limit)
+                        limit: int = Query(default=100, ge=1, le=500),
+                        state: Annotated[list[JobState] | None, Query()] = None) -> dict[str, Any]:
+        """Jobs newest first; `state` (repeatable) keeps only jobs in those states."""
+        page_of_jobs, total = jobs().page(offset=offset, limit=limit, states=state or None)
         return {"total": total, "jobs": [job_json(j) for j in page_of_jobs]}
+
+    @router.post("/jobs/{job_id}/retry")
+    async def retry(job_id: str) -> dict[str, Any]:
+        """Queue a job again; it resumes where it stopped when it can."""
+        require(job_id)
+        try:
+            return job_json(await jobs().retry(job_id))
+        except JobError as exc:
+            raise HTTPException(409, detail=str(exc)) from exc
 
     @router.post("/jobs/{job_id}/cancel")
     async def cancel(job_id: str) -> dict[str, Any]:
