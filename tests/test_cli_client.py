@@ -129,7 +129,12 @@ def test_the_local_token_is_private_and_a_wrong_one_is_refused(app: App) -> None
     with app.api() as api:  # loopback without a token works as before (the extension)
         assert api.get("/api/jobs").status_code == 200
         empty = api.post("/api/download", json={})
+        # Anyone on loopback may start a download, but only the owner's token may name a
+        # folder or file of theirs.
+        sneaky = api.post("/api/download", json={"url": "http://127.0.0.1:9/a.mp3",
+                                                 "options": {"cookies_file": "/etc/passwd"}})
     assert empty.status_code == 422 and empty.json() == {"detail": "The request needs url."}
+    assert sneaky.status_code == 403 and "local token" in sneaky.json()["detail"]
 
 
 def test_a_wrong_token_in_the_data_folder_is_said_in_one_sentence(app: App,

@@ -136,6 +136,7 @@ class RemoteApp:
                               f"it continues with: audiofetch jobs resume {job_id}") from None
             if not job.active:
                 return job
+            await asyncio.sleep(0.5)  # the app answers but its stream broke: not in a spin
 
     async def _events(self, job_id: str) -> AsyncIterator[tuple[str, Job]]:
         timeout = httpx.Timeout(30.0, connect=5.0, read=HEARTBEAT_LIMIT)

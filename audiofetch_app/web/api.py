@@ -22,6 +22,7 @@ from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.job_record import JobState
 from audiofetch_app.core.net_errors import NetError
 from audiofetch_app.web import streams
+from audiofetch_app.web.auth import LOCAL_USER
 
 if TYPE_CHECKING:
     from audiofetch_app.sources.runtime import Runtime
@@ -40,7 +41,8 @@ class DownloadRequest(BaseModel):
     target: str | dict[str, Any] | None = None
     max_filesize: int | str | None = None  # bytes, or a size like "50M" or "2G"
     # Any other option of the source (format, referer, cookies_file...), as the CLI gives
-    # them; the ones naming files on this computer are taken only from this computer.
+    # them; the ones naming files on this computer are taken only from a request with the
+    # local token (the user who owns the data folder, not just anyone on loopback).
     options: dict[str, Any] | None = None
 
 
@@ -113,10 +115,10 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
             given = {k: v for k, v in raw.items()
                      if v is not None and k in source.options.names()}
             local_only = [k for k in LOCAL_ONLY_OPTIONS if k in (request.options or {})]
-            if local_only and from_network(http):
+            if local_only and not getattr(http.state, LOCAL_USER, False):
                 raise HTTPException(403, detail=f"The option {local_only[0]} names a file on "
-                                                "this computer, so only this computer may "
-                                                "give it.")
+                                                "this computer, so only its command line "
+                                                "(with the local token) may give it.")
             given.update(request.options or {})
             if request.stream:
                 jobs().stream_consumer = streams.hub.produce  # this face collects the ZIP

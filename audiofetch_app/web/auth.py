@@ -82,6 +82,16 @@ class LanAuth:
             scope is not None and is_local_token(token, self.local_token, scope, headers))
 
 
+LOCAL_USER = "audiofetch_local_user"  # request.state flag: the local token was shown
+
+
+def mark_local_user(auth: LanAuth, scope: Scope, headers: dict[str, str]) -> None:
+    """Note on the request (`request.state`) that it carries the local token from this
+    computer: it comes from the user who owns the data folder, not just from loopback."""
+    if is_local_token(auth.token_of(headers), auth.local_token, scope, headers):
+        scope.setdefault("state", {})[LOCAL_USER] = True
+
+
 def from_this_computer(scope: Scope, headers: dict[str, str]) -> bool:
     """The peer is a loopback address and no proxy forwarded the request."""
     client = scope.get("client")
@@ -134,6 +144,7 @@ class LanGate:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
         if is_public(path, self.static_prefix) or self.auth.allowed(headers, scope):
+            mark_local_user(self.auth, scope, headers)
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
@@ -176,6 +187,8 @@ class LocalGate:
                 await _respond(send, 401, body, [(b"content-type", b"application/json"),
                                                  (b"www-authenticate", b"Bearer")])
                 return
+            if header:
+                mark_local_user(self.auth(), scope, headers)
         await self.app(scope, receive, send)
 
 
@@ -198,5 +211,5 @@ def parse_login_body(body: bytes, content_type: str) -> tuple[str, str | None]:
     return (form.get("password") or [""])[0], (form.get("next") or [None])[0]
 
 
-__all__ = ["LanAuth", "LanGate", "LocalGate", "LockedOut", "WrongPassword", "from_this_computer",
-           "is_local_token", "is_public", "safe_next"]
+__all__ = ["LOCAL_USER", "LanAuth", "LanGate", "LocalGate", "LockedOut", "WrongPassword",
+           "from_this_computer", "is_local_token", "is_public", "mark_local_user", "safe_next"]
