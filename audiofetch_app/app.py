@@ -104,7 +104,7 @@ def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
         password_file: Path | None = None, trusted_proxies: Sequence[str] = (),
         allow_networks: Sequence[str] = ()) -> int:
     """Serve the app until the window closes or the process is stopped."""
-    from audiofetch_app.sources.runtime import AlreadyRunning, acquire_instance
+    from audiofetch_app.sources.runtime import AlreadyRunning, acquire_instance, local_token
     from audiofetch_app.web.lan.origin import trusted_proxies as parse_proxies
     from audiofetch_app.web.server import LanRefused, prepare_lan
 
@@ -120,6 +120,11 @@ def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     try:
         lock = acquire_instance()
     except AlreadyRunning as exc:
+        if lan and exc.info.get("url") and not exc.info.get("shared"):
+            print(f"{APP_NAME} is already running at {exc.info['url']} for this computer only, "
+                  "so nothing was shared: close it (its window or its `serve`) and run this "
+                  "command again to share it on the network.", file=sys.stderr)
+            return 1
         if reach_running(exc.info, mode):
             print(f"{APP_NAME} is already running at {exc.info['url']}")
             return 0
@@ -140,9 +145,12 @@ def run(mode: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     shown = "127.0.0.1" if host in ("localhost", "0.0.0.0", "::") else host
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
     token = secrets.token_urlsafe(16)
-    lock.publish(url=url, token=token, pid=os.getpid())
+    # The command line finds this app by `url` and shows it the local token (kept in the data
+    # folder, mode 0600) to run its commands here; `shared` tells a second `serve --host`.
+    cli_token = local_token()
+    lock.publish(url=url, token=token, pid=os.getpid(), shared=lan, command=None)
     return _serve(lock, host, port, url, token, native=native, show=mode == "gui", lan=lan,
-                  trusted_proxies=proxies, allowed_networks=networks)
+                  trusted_proxies=proxies, allowed_networks=networks, local_token=cli_token)
 
 
 def _database_damage() -> DamagedStore | None:
@@ -199,7 +207,8 @@ def lan_addresses() -> list[str]:
 
 def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
            show: bool, lan: bool = False, trusted_proxies: Sequence[str] = (),
-           allowed_networks: Sequence[address_guard.IPNetwork] = ()) -> int:
+           allowed_networks: Sequence[address_guard.IPNetwork] = (),
+           local_token: str | None = None) -> int:
     import nicegui
     from fastapi import Request
     from nicegui import app, ui
@@ -239,7 +248,8 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
     app.on_shutdown(shutdown)
     server.install(app, state.runtime, lambda: lans[0], lan=lan,
                    static_prefix=f"/_nicegui/{nicegui.__version__}/static/",
-                   cors_origins=_saved_settings().cors_list(), trusted_proxies=trusted_proxies)
+                   cors_origins=_saved_settings().cors_list(), trusted_proxies=trusted_proxies,
+                   local_token=local_token)
 
     @app.post(FOCUS_PATH, include_in_schema=False)
     def focus(request: Request) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,7 @@ def test_get_failure_exits_non_zero_with_a_sentence(tmp_path: Path, http_server)
                      home=tmp_path / "home")
     assert result.returncode == 1
     assert "web page" in result.stderr and "Traceback" not in result.stderr
-    assert "audiofetch jobs resume" in result.stderr
+    assert "Resume with" not in result.stderr  # a web page stays a web page: no resume
 
 
 def test_get_refuses_bad_urls(tmp_path: Path) -> None:
@@ -93,3 +94,60 @@ def test_second_process_on_the_same_data_folder_is_refused(tmp_path: Path) -> No
         assert result.returncode == 1 and "already running" in result.stderr
     finally:
         lock.release()
+
+
+LOG_LINE = re.compile(r"^\S*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING|ERROR)",
+                      re.MULTILINE)
+
+
+def test_a_quiet_success_and_log_lines_only_with_verbose(tmp_path: Path, http_server,
+                                                         tone: bytes) -> None:
+    http_server.add("/quiet.mp3", tone, content_type="audio/mpeg")
+    home = tmp_path / "home"
+    quiet = run_cli("get", http_server.url_for("/quiet.mp3"), "-o", str(tmp_path / "a"),
+                    home=home)
+    assert quiet.returncode == 0, quiet.stderr
+    assert not LOG_LINE.search(quiet.stderr), quiet.stderr
+    assert quiet.stderr.strip().splitlines()[-1].startswith("100%")
+    log = (home / "logs" / "audiofetch.log").read_text()
+    assert "Started direct job" in log  # the log file always has them
+    loud = run_cli("get", "-v", http_server.url_for("/quiet.mp3"), "-o", str(tmp_path / "b"),
+                   home=home)
+    assert loud.returncode == 0, loud.stderr
+    assert LOG_LINE.search(loud.stderr) and "Started direct job" in loud.stderr
+    assert run_cli("-v", "jobs", home=home).returncode == 0  # -v before the command too
+
+
+def test_a_404_says_its_sentence_once_and_offers_no_resume(tmp_path: Path,
+                                                           http_server) -> None:
+    result = run_cli("get", http_server.url_for("/gone.mp3"), "-o", str(tmp_path / "o"),
+                     home=tmp_path / "home")
+    assert result.returncode == 1
+    assert result.stderr.count("404 Not Found") == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        line for line in result.stderr.strip().splitlines() if line.startswith("Failed: ")]
+    assert "Resume with" not in result.stderr
+
+
+def test_a_403_suggests_referer(tmp_path: Path, http_server) -> None:
+    http_server.add("/guarded.mp3", b"no", status=403)
+    result = run_cli("get", http_server.url_for("/guarded.mp3"), "-o", str(tmp_path / "o"),
+                     home=tmp_path / "home")
+    assert result.returncode == 1
+    assert "403 Forbidden" in result.stderr and "--referer" in result.stderr
+    assert "Resume with" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_connection_cut_for_good_offers_resume(tmp_path: Path, http_server,
+                                                 tone: bytes) -> None:
+    http_server.add("/cut.mp3", tone, content_type="audio/mpeg", cut_after=1000,
+                    cut_times=1000, range_support=False)
+    result = run_cli("get", http_server.url_for("/cut.mp3"), "-o", str(tmp_path / "o"),
+                     home=tmp_path / "home")
+    assert result.returncode == 1
+    failure = [line for line in result.stderr.splitlines() if line.startswith("Failed: ")]
+    assert len(failure) == 1 and "cut off" in failure[0]
+    job_id = json.loads(run_cli("jobs", "list", "--json", home=tmp_path / "home").stdout)[0]["id"]
+    assert failure[0].endswith(f"Resume with: audiofetch jobs resume {job_id}")
+    assert not LOG_LINE.search(result.stderr)

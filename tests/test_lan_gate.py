@@ -137,3 +137,25 @@ def test_login_page_escapes_and_limits(client: TestClient) -> None:
 ])
 def test_only_local_redirects_after_login(target: str | None, safe: str) -> None:
     assert safe_next(target) == safe
+
+
+@pytest.mark.parametrize(("peer", "allowed"), [("127.0.0.1", True), ("::1", True),
+                                               ("192.168.1.9", False), ("testclient", False)])
+def test_the_local_token_counts_only_from_this_computer(hashed: Path, tmp_path: Path,
+                                                        peer: str, allowed: bool) -> None:
+    db = tmp_path / "db.json"
+    db.write_bytes(hashed.read_bytes())
+    store = Store(db)
+    auth = LanAuth(LanAccess(store, SettingsService(store)), local_token="L" * 43)
+    app = FastAPI()
+
+    @app.get("/api/jobs")
+    def jobs() -> dict[str, list]:
+        return {"jobs": []}
+
+    app.add_middleware(LanGate, auth=auth, static_prefix="/static/")
+    c = TestClient(app, base_url="http://192.168.1.20:8765", client=(peer, 50000))
+    good = c.get("/api/jobs", headers={"authorization": "Bearer " + "L" * 43})
+    assert good.status_code == (200 if allowed else 401)
+    assert c.get("/api/jobs", headers={"authorization": "Bearer " + "M" * 43}
+                 ).status_code == 401

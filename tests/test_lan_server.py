@@ -204,6 +204,29 @@ def test_job_events_over_the_websocket_need_the_login(lan: Lan, http_server,
     assert seen[0]["type"] == "added" and seen[-1]["job"]["state"] == "done"
 
 
+def test_the_command_line_on_this_computer_uses_the_shared_app(lan: Lan, http_server,
+                                                               tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.desktop import ROOT, app_environment
+
+    tone = make_tone(tmp_path / "b.mp3", seconds=1).read_bytes()
+    http_server.add("/b.mp3", tone, content_type="audio/mpeg")
+    result = subprocess.run(
+        [sys.executable, "-m", "audiofetch_app", "get", http_server.url_for("/b.mp3"), "-o",
+         str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**app_environment(), "AUDIOFETCH_HOME": str(lan.home)})
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip().splitlines()[-1]).read_bytes() == tone
+    local = {"authorization": f"Bearer {(lan.home / 'local.token').read_text().strip()}"}
+    with lan.client(headers=local) as c:
+        assert c.get("/api/jobs").status_code == 200
+        # Through a proxy it may be anyone: the local token counts only when sent directly.
+        assert c.get("/api/jobs", headers={"x-forwarded-for": "192.168.1.9"}
+                     ).status_code == 401
+
+
 def test_password_never_reaches_the_log(lan: Lan) -> None:
     with lan.client() as c:
         c.post("/api/auth/login", json={"password": "wrong " + PASSWORD})

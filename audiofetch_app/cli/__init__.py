@@ -18,7 +18,7 @@ __all__ = ["WINDOW_COMMANDS", "build_parser", "run"]
 
 def run(args: argparse.Namespace) -> int:
     """Run one parsed command (not gui or serve); the exit code (0 only on success)."""
-    from audiofetch_app.cli.common import EXIT_USAGE
+    from audiofetch_app.cli.common import EXIT_USAGE, stop_message
 
     command = args.command
     try:
@@ -56,5 +56,5 @@ def run(args: argparse.Namespace) -> int:
         build_parser().print_help(sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("Stopped. Interrupted jobs can be resumed: audiofetch jobs list", file=sys.stderr)
+        print(stop_message[0], file=sys.stderr)
         return 130

@@ -8,15 +8,21 @@ import sys
 from audiofetch_app.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
+    close,
     download_target,
-    follow_job,
     max_filesize,
-    open_runtime_or_say_why,
+    open_or_reach,
     output_dir,
+    run_download,
 )
+
+# Said after a 403: many file hosts want to see the page that plays the file.
+REFUSED_HINT = ("if the file plays on a web page, try again with --referer PAGE_URL (or a link "
+                "taken while logged in).")
 
 
 async def get_command(args: argparse.Namespace) -> int:
+    """Download one link; runs in the open app when there is one (see cli.remote)."""
     from audiofetch_app import sources
     from audiofetch_app.core.job_context import JobError
 
@@ -30,11 +36,11 @@ async def get_command(args: argparse.Namespace) -> int:
     except JobError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    runtime = await open_runtime_or_say_why()
-    if runtime is None:
+    where = await open_or_reach(args)
+    if where is None:
         return EXIT_FAILED
     try:
-        job = await sources.submit(runtime, link.url, link.kind, options)
-        return await follow_job(runtime, job.id)
+        code, _ = await run_download(where, link, options, refused_hint=REFUSED_HINT)
+        return code
     finally:
-        await runtime.close()
+        await close(where)

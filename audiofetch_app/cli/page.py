@@ -9,12 +9,13 @@ from audiofetch_app.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    close,
     cookies_file,
     download_target,
-    follow_job,
     max_filesize,
-    open_runtime_or_say_why,
+    open_or_reach,
     output_dir,
+    run_download,
 )
 from audiofetch_app.core import net
 from audiofetch_app.core.job_context import JobError
@@ -37,7 +38,11 @@ async def list_tracks(url: str, kind: str, options) -> int:
     return EXIT_OK
 
 
+REFUSED_HINT = "if the site needs a login, try again with --cookies FILE from your browser."
+
+
 async def page_command(args: argparse.Namespace) -> int:
+    """List or download a page's tracks; runs in the open app when there is one."""
     from audiofetch_app import sources
 
     try:
@@ -52,19 +57,17 @@ async def page_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.list:
         return await list_tracks(link.url, link.kind, options)
-    runtime = await open_runtime_or_say_why()
-    if runtime is None:
+    where = await open_or_reach(args)
+    if where is None:
         return EXIT_FAILED
     try:
-        job = await sources.submit(runtime, link.url, link.kind, options,
-                                   title=args.name or "")
-        code = await follow_job(runtime, job.id)
-        job = runtime.jobs.get(job.id)
-        failed = (job.detail or {}).get("failed") or []
+        code, job = await run_download(where, link, options, title=args.name or "",
+                                       refused_hint=REFUSED_HINT)
+        failed = ((job.detail or {}).get("failed") or []) if job else []
         for item in failed:
             print(f"  failed: {item['name']}: {item['error']}", file=sys.stderr)
-        if code != EXIT_OK and job.output_path and failed:
+        if code != EXIT_OK and job and job.output_path and failed:
             print(f"Saved what could be saved in {job.output_path}", file=sys.stderr)
         return code
     finally:
-        await runtime.close()
+        await close(where)

@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Save audio from X Spaces, web pages and Telegram channels.",
     )
     parser.add_argument("--version", action="version", version=f"AudioFetch {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print log lines (they always go to the log file)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("gui", help="open the app window (the default)")
@@ -101,7 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
     delete = jobs_sub.add_parser("delete", help="forget a job")
     delete.add_argument("job_id")
     delete.add_argument("--files", action="store_true", help="also delete what it saved")
+    _add_verbose(parser)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    """`-v` after any command too (`audiofetch get -v URL`); SUPPRESS keeps a `-v` given
+    before the command from being reset by the command's default."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                if "-v" not in child._option_string_actions:
+                    child.add_argument("-v", "--verbose", action="store_true",
+                                       default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+                _add_verbose(child)
 
 
 def _add_telegram(telegram: argparse.ArgumentParser) -> None:

@@ -43,7 +43,10 @@ class ProgressPrinter:
             self._drawn = True
         else:
             pct = f"{fraction * 100:.0f}% " if fraction is not None else ""
-            self.stream.write(f"{pct}{describe(job)}\n")
+            line = f"{pct}{describe(job)}".strip()
+            if not line:  # nothing known yet (a job still starting): no empty line
+                return
+            self.stream.write(f"{line}\n")
         self.stream.flush()
 
     def finish(self) -> None:

@@ -9,15 +9,18 @@ from audiofetch_app.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    close,
     cookies_file,
     download_target,
     follow_job,
     max_filesize,
-    open_runtime_or_say_why,
+    open_or_reach,
     output_dir,
+    run_download,
 )
 from audiofetch_app.core import net
 from audiofetch_app.core.job_context import JobError
+from audiofetch_app.sources.runtime import Runtime
 
 
 def print_preview(preview) -> None:
@@ -45,7 +48,12 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+REFUSED_HINT = "try again with --cookies FILE holding your X login (auth_token and ct0)."
+
+
 async def space_command(args: argparse.Namespace) -> int:
+    """Preview or download a Space; runs in the open app when there is one (--info there
+    looks the Space up from here, without the app's Settings)."""
     from audiofetch_app import sources
 
     if not args.url and not args.playlist_url:
@@ -65,22 +73,28 @@ async def space_command(args: argparse.Namespace) -> int:
     except JobError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    runtime = await open_runtime_or_say_why()
-    if runtime is None:
+    where = await open_or_reach(args)
+    if where is None:
         return EXIT_FAILED
+    local = isinstance(where, Runtime)
     try:
         if args.info and link is not None:
             try:
-                found = await sources.preview(runtime, link.url, link.kind, options)
+                found = await sources.preview(where if local else None, link.url, link.kind,
+                                              options)
             except (JobError, net.NetError) as exc:
                 print(str(exc), file=sys.stderr)
                 return EXIT_FAILED
             print_preview(found)
             return EXIT_OK
         if link is None:  # --playlist-url alone: no X lookup, the playlist is the job
-            job = await runtime.jobs.submit(kind, args.playlist_url, options.to_dict())
-        else:
-            job = await sources.submit(runtime, link.url, link.kind, options)
-        return await follow_job(runtime, job.id)
+            if not local:
+                print("While AudioFetch is open, --playlist-url needs the Space link too "
+                      "(or close the app and run this again).", file=sys.stderr)
+                return EXIT_USAGE
+            job = await where.jobs.submit(kind, args.playlist_url, options.to_dict())
+            return await follow_job(where, job.id, REFUSED_HINT)
+        code, _ = await run_download(where, link, options, refused_hint=REFUSED_HINT)
+        return code
     finally:
-        await runtime.close()
+        await close(where)

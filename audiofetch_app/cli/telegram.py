@@ -9,7 +9,7 @@ import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from audiofetch_app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, open_runtime_or_say_why
+from audiofetch_app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, close, open_or_reach
 from audiofetch_app.cli.telegram_common import (
     Usage,
     ask,
@@ -30,12 +30,20 @@ QR_POLL = 5.0  # seconds per wait for the scan; a renewed QR code is redrawn bet
 
 async def telegram_command(args: argparse.Namespace) -> int:
     """Run one `audiofetch telegram ACTION`; every failure ends as one sentence."""
+    from audiofetch_app.sources.runtime import Runtime
     from audiofetch_app.sources.telegram.credentials import HOW_TO, CredentialsMissing
 
     action = _actions()[args.tg_command]
-    runtime = await open_runtime_or_say_why()
+    runtime = await open_or_reach(args)
     if runtime is None:
         return EXIT_FAILED
+    if not isinstance(runtime, Runtime):  # the app is open: run it there
+        from audiofetch_app.cli.telegram_remote import telegram_in_app
+
+        try:
+            return await telegram_in_app(runtime, args)
+        finally:
+            await close(runtime)
     try:
         return await action(runtime, args)
     except Usage as exc:

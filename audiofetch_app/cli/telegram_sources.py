@@ -62,6 +62,9 @@ def _target(args: argparse.Namespace) -> dict[str, Any] | None:
         raise Usage(str(exc)) from None
 
 
+JOB_KEYS = ("job_id", "state", "error", "status", "resume_at")
+
+
 def _job_summary(job: Any) -> dict[str, Any] | None:
     return job and {"job_id": job.id, "state": job.state.value, "error": job.error,
                     "status": job.status, "resume_at": job.resume_at}
@@ -106,19 +109,24 @@ async def sources_command(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _list_sources(tg: TelegramService, as_json: bool) -> int:
+    found = await tg.list_sources()
+    return print_sources([(s, _job_summary(tg.sync_job(s.id))) for s in found], as_json)
+
+
+def print_sources(found: list[tuple[Any, dict[str, Any] | None]], as_json: bool) -> int:
+    """`telegram sources list` from (TelegramSource, its newest sync job as `_job_summary`
+    or the REST API give it) pairs: here or from the open app alike."""
     from audiofetch_app.core.targets import target_label
     from audiofetch_app.core.units import human_bytes
 
-    found = await tg.list_sources()
     if as_json:
         print_json([{**s.to_dict(), "target": public_spec(s.target),
-                "sync": _job_summary(tg.sync_job(s.id))} for s in found])
+                     "sync": job and {k: job.get(k) for k in JOB_KEYS}} for s, job in found])
         return EXIT_OK
     if not found:
         print("No Telegram sources yet; add one with: audiofetch telegram sources add "
               "SESSION @channel")
-    for s in found:
-        job = tg.sync_job(s.id)
+    for s, job in found:
         at = f" (@{s.username})" if s.username else ""
         print(f"{s.id}  {s.title}{at}  → {target_label(s.target)}")
         every = (f"every {s.interval_hours:g} h, next {when(s.next_run_at)}"
@@ -131,10 +139,11 @@ async def _list_sources(tg: TelegramService, as_json: bool) -> int:
             print(f"    note: {s.last_notice}")
         # The newest job tells what the source cannot: running, paused, or a failure before
         # the sync began (a folder that cannot be reached).
-        if job is not None and job.state.value != "done":
-            until = f" until {when(job.resume_at)}" if job.resume_at else ""
-            why = "" if job.error == s.last_result else job.error or job.status
-            print(f"    sync {job.state.value}{until}{': ' + why if why else ''} (job {job.id})")
+        if job is not None and job["state"] != "done":
+            until = f" until {when(job['resume_at'])}" if job["resume_at"] else ""
+            why = "" if job["error"] == s.last_result else job["error"] or job["status"]
+            print(f"    sync {job['state']}{until}{': ' + why if why else ''} "
+                  f"(job {job['job_id']})")
     return EXIT_OK
 
 

@@ -32,6 +32,8 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 class AddressRefused(NetError):
     """A LAN client's download would reach an address only this machine should."""
 
+    retryable = False
+
 
 def parse_networks(text: str | Iterable[str]) -> tuple[IPNetwork, ...]:
     """CIDR networks (`192.168.1.0/24`, `fd00::/8`, a single address) from a comma or

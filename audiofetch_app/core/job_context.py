@@ -20,11 +20,24 @@ _EVENT_INTERVAL = 0.1  # at most ten progress events a second per job
 
 
 class JobError(Exception):
-    """A failure whose message is already the one sentence to show the user."""
+    """A failure whose message is already the one sentence to show the user.
+
+    `retryable`: whether resuming the job can help. Most of these say something about the
+    link itself (no replay, no audio, a bad option), so the default is False; a source says
+    True for a failure of the moment (a rate limit, some tracks of many that broke off)."""
+
+    retryable = False
+
+    def __init__(self, *args: object, retryable: bool | None = None) -> None:
+        super().__init__(*args)
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class JobPaused(JobError):
     """Stop for now and queue the job again at `until` (a time.time() value)."""
+
+    retryable = True
 
     def __init__(self, message: str, until: float) -> None:
         super().__init__(message)
@@ -41,6 +54,23 @@ def user_message(exc: BaseException) -> str:
         if text:
             return text[0]
     return f"Unexpected error ({type(exc).__name__}); the log file has the details."
+
+
+def can_resume(exc: BaseException) -> bool:
+    """Whether resuming a job that failed with `exc` can help: a cut, a timeout, a full disk
+    or a server's bad moment can; a missing file (404), a refusal (403), no replay, a web page
+    where audio was expected or a bad option cannot. Errors that carry `retryable` (JobError,
+    NetError) say so themselves; an unexpected error may be of the moment, so it can."""
+    retryable = getattr(exc, "retryable", None)
+    return True if retryable is None else bool(retryable)
+
+
+def failure_facts(exc: BaseException) -> dict[str, Any]:
+    """What a face needs to advise on a failed job, kept in its `detail`: `resumable`
+    (see can_resume) and `http_status` (the server's error status, or None)."""
+    status = getattr(exc, "status", None)
+    return {"resumable": can_resume(exc),
+            "http_status": status if isinstance(status, int) else None}
 
 
 def is_expected(exc: BaseException) -> bool:

@@ -17,6 +17,7 @@ from audiofetch_app.core.job_context import (
     JobError,
     JobPaused,
     StreamConsumer,
+    failure_facts,
     is_expected,
     user_message,
 )
@@ -306,6 +307,7 @@ class JobManager:
         except Exception as exc:
             message = user_message(exc)
             log.warning("Job failed: %s", message, exc_info=not is_expected(exc))
+            job.detail.update(failure_facts(exc))  # may a resume help? (faces advise on it)
             await self._finish(job, JobState.FAILED, message)
         else:
             await self._finish(job, JobState.DONE, None)

@@ -19,7 +19,15 @@ _STATUS_HINTS = {
 
 
 class NetError(Exception):
-    """A network failure; `str()` is one sentence meant for the user."""
+    """A network failure; `str()` is one sentence meant for the user. `retryable`: whether
+    trying again later can help (a cut or a timeout can; a wrong link cannot)."""
+
+    retryable = True
+
+    def __init__(self, *args: object, retryable: bool | None = None) -> None:
+        super().__init__(*args)
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class HTTPStatusError(NetError):
@@ -34,19 +42,26 @@ class HTTPStatusError(NetError):
         hint = _STATUS_HINTS.get(status, " (a problem on the server's side; try again later)"
                                  if status >= 500 else "")
         tries = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
-        super().__init__(f"The server answered {reason} for {show_url(url)}{hint}{tries}.")
+        super().__init__(f"The server answered {reason} for {show_url(url)}{hint}{tries}.",
+                         retryable=status >= 500 or status in (408, 425, 429))
 
 
 class NotAudioError(NetError):
     """Audio was expected but the server sent a web page."""
 
+    retryable = False
+
 
 class TooLargeError(NetError):
     """The response is bigger than the caller allowed."""
 
+    retryable = False
+
 
 class CookieFileError(NetError):
     """A cookies.txt file is missing, unreadable or not in Netscape format."""
+
+    retryable = False
 
 
 class DiskError(NetError):
@@ -94,9 +109,10 @@ def _causes(exc: BaseException) -> list[BaseException]:
 def request_error(exc: Exception, url: str) -> NetError:
     """One sentence for an httpx error that another attempt would not fix."""
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return NetError(f"{show_url(url)} is not a web address AudioFetch can open.")
+        return NetError(f"{show_url(url)} is not a web address AudioFetch can open.",
+                        retryable=False)
     if isinstance(exc, httpx.TooManyRedirects):
-        return NetError(f"{show_url(url)} redirected too many times.")
+        return NetError(f"{show_url(url)} redirected too many times.", retryable=False)
     if isinstance(exc, httpx.DecodingError):
         return NetError(f"The server at {url_host(url)} sent data that could not be decoded.")
     return NetError(f"A network error occurred while fetching {show_url(url)}.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -19,8 +19,10 @@ from audiofetch_app import sources
 from audiofetch_app.core import registry, targets, transfer_limits
 from audiofetch_app.core.address_guard import is_network_peer
 from audiofetch_app.core.job_context import JobError
+from audiofetch_app.core.job_record import JobState
 from audiofetch_app.core.net_errors import NetError
 from audiofetch_app.web import streams
+from audiofetch_app.web.auth import LOCAL_USER
 
 if TYPE_CHECKING:
     from audiofetch_app.sources.runtime import Runtime
@@ -39,7 +41,9 @@ class DownloadRequest(BaseModel):
     target: str | dict[str, Any] | None = None
     max_filesize: int | str | None = None  # bytes, or a size like "50M" or "2G"
     # The source's own options as its options model names them (a page's `tracks` chosen
-    # from a preview, or `seen` from the browser extension); the fields above win.
+    # from a preview, `seen` from the browser extension, a Space's `format`, ...); the fields
+    # above win. Those naming files on this computer (LOCAL_ONLY_OPTIONS) are taken only from
+    # a request with the local token (the user who owns the data folder, as the CLI is).
     options: dict[str, Any] | None = None
 
 
@@ -47,6 +51,9 @@ class PreviewRequest(BaseModel):
     url: str = Field(max_length=4096)
     kind: str = Field(default="auto", max_length=40)
     options: dict[str, Any] | None = None  # the source's own options, as for /api/download
+
+
+LOCAL_ONLY_OPTIONS = ("output_dir", "cookies_file")
 
 
 def validation_sentence(exc: RequestValidationError) -> str:
@@ -70,16 +77,17 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": validation_sentence(exc)}, status_code=422)
 
 
-# Options REST callers may not give in `options`: they have fields of their own (which are
-# checked), or name files on this computer (a cookies file, an output folder).
-_NOT_OPTIONS = frozenset({"stream", "target", "output_dir", "cookies_file", "max_filesize"})
-
-
-def checked_options(options: dict[str, Any] | None) -> dict[str, Any]:
-    """A REST request's `options`; JobError naming the first one a caller may not give."""
+def checked_options(options: dict[str, Any] | None, *, local: bool) -> dict[str, Any]:
+    """A REST request's `options`. JobError for `stream` (its own field hands the ZIP to
+    this caller); HTTP 403 for an option naming a file on this computer unless `local` (the
+    request showed the local token)."""
     for name in options or {}:
-        if name in _NOT_OPTIONS:
-            raise JobError(f"options: {name} cannot be given here.")
+        if name == "stream":
+            raise JobError("options: stream is a field of its own (\"stream\": true).")
+        if name in LOCAL_ONLY_OPTIONS and not local:
+            raise HTTPException(403, detail=f"The option {name} names a file on this "
+                                            "computer, so only its command line (with the "
+                                            "local token) may give it.")
     return dict(options or {})
 
 
@@ -125,7 +133,8 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
             if request.stream and "stream" not in source.options.names():
                 raise JobError(f"{source.label} downloads cannot be streamed as a ZIP; page "
                                "downloads can.")
-            given = checked_options(request.options)
+            given = checked_options(request.options, local=getattr(http.state, LOCAL_USER,
+                                                                     False))
             given.update({k: v for k, v in raw.items()
                           if v is not None and k in source.options.names()})
             if request.stream:
@@ -154,9 +163,10 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
         the user's browser saw the page play, from the browser extension) to merge with
         what AudioFetch finds."""
         try:
-            found = await sources.preview(get_runtime(), request.url, request.kind,
-                                          checked_options(request.options),
-                                          from_network=from_network(http))
+            found = await sources.preview(
+                get_runtime(), request.url, request.kind,
+                checked_options(request.options, local=getattr(http.state, LOCAL_USER, False)),
+                from_network=from_network(http))
         except (JobError, NetError) as exc:
             raise HTTPException(422, detail=str(exc)) from exc
         return jsonable_encoder(dataclasses.asdict(found))
@@ -174,9 +184,20 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
 
     @router.get("/jobs")
     async def list_jobs(offset: int = Query(default=0, ge=0),
-                        limit: int = Query(default=100, ge=1, le=500)) -> dict[str, Any]:
-        page_of_jobs, total = jobs().page(offset=offset, limit=limit)
+                        limit: int = Query(default=100, ge=1, le=500),
+                        state: Annotated[list[JobState] | None, Query()] = None) -> dict[str, Any]:
+        """Jobs newest first; `state` (repeatable) keeps only jobs in those states."""
+        page_of_jobs, total = jobs().page(offset=offset, limit=limit, states=state or None)
         return {"total": total, "jobs": [job_json(j) for j in page_of_jobs]}
+
+    @router.post("/jobs/{job_id}/retry")
+    async def retry(job_id: str) -> dict[str, Any]:
+        """Queue a job again; it resumes where it stopped when it can."""
+        require(job_id)
+        try:
+            return job_json(await jobs().retry(job_id))
+        except JobError as exc:
+            raise HTTPException(409, detail=str(exc)) from exc
 
     @router.post("/jobs/{job_id}/cancel")
     async def cancel(job_id: str) -> dict[str, Any]:

@@ -4,12 +4,19 @@ On loopback with LAN sharing off there is no gate. In LAN mode every HTTP reques
 websocket must carry a valid token, as `Authorization: Bearer` (programs) or the
 `af_session` cookie (browsers), except the login page, the login call and static assets.
 A fresh token is made at each login, so a cookie planted before login is worth nothing.
+
+The command line on this computer shows the per-install local token instead (see
+`sources.runtime.local_token`): it is taken only from a loopback peer that no proxy forwarded,
+in LAN mode and on loopback alike. On loopback there is no gate, but a request that carries a
+Bearer token must carry a good one (`LocalGate`), so a stale token is told, not ignored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
@@ -38,9 +45,10 @@ class WrongPassword(Exception):
 class LanAuth:
     """Checks passwords (with the lockout) and tokens; one per server, on `LanAccess`."""
 
-    def __init__(self, access: LanAccess) -> None:
+    def __init__(self, access: LanAccess, local_token: str | None = None) -> None:
         self.access = access
         self.tokens = access.tokens
+        self.local_token = local_token
 
     async def login(self, password: str, address: str) -> tuple[str, float]:
         """A new token and its expiry; raises LockedOut or WrongPassword."""
@@ -67,8 +75,41 @@ class LanAuth:
         morsel = cookie.get(SESSION_COOKIE)
         return morsel.value if morsel else None
 
-    def allowed(self, headers: dict[str, str]) -> bool:
-        return self.tokens.valid(self.token_of(headers))
+    def allowed(self, headers: dict[str, str], scope: Scope | None = None) -> bool:
+        """A valid login token, or the local token from this computer (`scope` tells)."""
+        token = self.token_of(headers)
+        return self.tokens.valid(token) or (
+            scope is not None and is_local_token(token, self.local_token, scope, headers))
+
+
+LOCAL_USER = "audiofetch_local_user"  # request.state flag: the local token was shown
+
+
+def mark_local_user(auth: LanAuth, scope: Scope, headers: dict[str, str]) -> None:
+    """Note on the request (`request.state`) that it carries the local token from this
+    computer: it comes from the user who owns the data folder, not just from loopback."""
+    if is_local_token(auth.token_of(headers), auth.local_token, scope, headers):
+        scope.setdefault("state", {})[LOCAL_USER] = True
+
+
+def from_this_computer(scope: Scope, headers: dict[str, str]) -> bool:
+    """The peer is a loopback address and no proxy forwarded the request."""
+    client = scope.get("client")
+    try:
+        address = ipaddress.ip_address(str(client[0] if client else "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    forwarded = "x-forwarded-for" in headers or "forwarded" in headers
+    return address.is_loopback and not forwarded
+
+
+def is_local_token(token: str | None, local: str | None, scope: Scope,
+                   headers: dict[str, str]) -> bool:
+    """`token` is the local token and came from this computer (never from the network)."""
+    return bool(token and local and secrets.compare_digest(token, local)
+                and from_this_computer(scope, headers))
 
 
 def is_public(path: str, static_prefix: str) -> bool:
@@ -102,7 +143,8 @@ class LanGate:
         path = scope.get("path", "")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
-        if is_public(path, self.static_prefix) or self.auth.allowed(headers):
+        if is_public(path, self.static_prefix) or self.auth.allowed(headers, scope):
+            mark_local_user(self.auth, scope, headers)
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
@@ -120,6 +162,34 @@ class LanGate:
                                      "password."}).encode()
         await _respond(send, 401, body, [(b"content-type", b"application/json"),
                                          (b"www-authenticate", b"Bearer")])
+
+
+WRONG_TOKEN = ("The token this request carries is not valid here; log in again, or run the "
+               "command line with the data folder the running AudioFetch uses.")
+
+
+class LocalGate:
+    """ASGI middleware for loopback mode (no password): requests without a Bearer token pass
+    as before; one with a token passes only if it is the local token (from this computer) or
+    a valid login token, else 401."""
+
+    def __init__(self, app: Any, auth: Callable[[], LanAuth]) -> None:
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                       for k, v in scope.get("headers", [])}
+            header = headers.get("authorization", "")
+            if header[:7].lower() == "bearer " and not self.auth().allowed(headers, scope):
+                body = json.dumps({"detail": WRONG_TOKEN}).encode()
+                await _respond(send, 401, body, [(b"content-type", b"application/json"),
+                                                 (b"www-authenticate", b"Bearer")])
+                return
+            if header:
+                mark_local_user(self.auth(), scope, headers)
+        await self.app(scope, receive, send)
 
 
 async def _respond(send: Send, status: int, body: bytes,
@@ -141,4 +211,5 @@ def parse_login_body(body: bytes, content_type: str) -> tuple[str, str | None]:
     return (form.get("password") or [""])[0], (form.get("next") or [None])[0]
 
 
-__all__ = ["LanAuth", "LanGate", "LockedOut", "WrongPassword", "is_public", "safe_next"]
+__all__ = ["LOCAL_USER", "LanAuth", "LanGate", "LocalGate", "LockedOut", "WrongPassword",
+           "from_this_computer", "is_local_token", "is_public", "mark_local_user", "safe_next"]

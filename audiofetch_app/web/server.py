@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from audiofetch_app import settings as settings_mod
 from audiofetch_app.core.store import Store
-from audiofetch_app.web.auth import LanAuth, LanGate
+from audiofetch_app.web.auth import LanAuth, LanGate, LocalGate
 from audiofetch_app.web.lan.access import LanAccess
 from audiofetch_app.web.lan.origin import (
     CROSS_SITE_DETAIL,
@@ -109,7 +109,7 @@ def is_api(path: str) -> bool:
 def install(app: Any, get_runtime: Callable[[], Runtime], get_lan: Callable[[], LanAccess], *,
             lan: bool,
             static_prefix: str, cors_origins: list[str], secure_cookie: bool = False,
-            trusted_proxies: Collection[str] = ()) -> Any:
+            trusted_proxies: Collection[str] = (), local_token: str | None = None) -> Any:
     """Put the REST API in front of NiceGUI's app, and in LAN mode the login gate before both.
 
     In front of everything, state-changing requests and websockets from another site's page
@@ -143,7 +143,7 @@ def install(app: Any, get_runtime: Callable[[], Runtime], get_lan: Callable[[], 
 
     def auth() -> LanAuth:
         if not made:
-            made.append(LanAuth(get_lan()))
+            made.append(LanAuth(get_lan(), local_token))
         return made[0]
 
     if lan:
@@ -163,6 +163,8 @@ def install(app: Any, get_runtime: Callable[[], Runtime], get_lan: Callable[[], 
     if lan:
         api_entry = _LazyGate(api_entry, auth, static_prefix)
         ui_entry = lambda inner: _LazyGate(inner, auth, static_prefix)  # noqa: E731
+    else:
+        api_entry = LocalGate(api_entry, auth)
     if cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 

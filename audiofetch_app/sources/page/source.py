@@ -127,8 +127,9 @@ class PageRun:
         if self.failed:
             ctx.remember(failed=self.failed)
             first = self.failed[0]
+            # A resume fetches only the tracks that failed: worth offering whatever broke.
             raise JobError(f"{len(self.failed)} of {len(tracks)} tracks failed; "
-                           f"{first['name']}: {first['error']}")
+                           f"{first['name']}: {first['error']}", retryable=True)
 
     async def _one(self, index: int, track: Track, dest: Path) -> Path | None:
         self._track_state(index, state="running")

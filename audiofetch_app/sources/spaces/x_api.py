@@ -102,7 +102,7 @@ class XClient:
             if response.status_code == 429:
                 wait = _reset_in(response)
                 if wait is None or wait > MAX_RATE_LIMIT_WAIT:
-                    raise JobError(_rate_limited(response))
+                    raise JobError(_rate_limited(response), retryable=True)
                 await _sleep(wait)
                 continue
             token = _json(response).get("guest_token")
@@ -110,7 +110,8 @@ class XClient:
                 raise JobError(_explain(response, "X did not hand out a guest token"))
             self._guest_token = str(token)
         if self._guest_token is None:
-            raise JobError("X is limiting requests right now; try again in a few minutes.")
+            raise JobError("X is limiting requests right now; try again in a few minutes.",
+                           retryable=True)
         return self._guest_token
 
     async def _get(self, url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
@@ -149,7 +150,7 @@ class XClient:
                     await _sleep(wait)
                     waited += wait
                     continue
-                raise JobError(_rate_limited(response))
+                raise JobError(_rate_limited(response), retryable=True)
             return response
         raise JobError("X kept refusing the request; try again later or add your X cookies.")
 

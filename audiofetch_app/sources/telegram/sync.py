@@ -146,7 +146,8 @@ class SyncRun:
             first = next(iter(self.failed.values()))
             count = len(self.failed)
             raise JobError(f"{count} file{'s' if count > 1 else ''} could not be saved "
-                           f"({first}); sync again to retry {'them' if count > 1 else 'it'}.")
+                           f"({first}); sync again to retry {'them' if count > 1 else 'it'}.",
+                           retryable=True)
         if self.notices:
             self.ctx.remember(notice=" ".join(self.notices))
 
