@@ -118,9 +118,8 @@ class JobRow:
             if job.output_path or job.files:
                 _icon_button("folder_open", "Open folder", lambda: view.open_folder(job_id))
                 _icon_button("content_copy", "Copy path", lambda: view.copy_path(job_id))
+            # No tooltip: it stayed over the menu's first item. The menu says what it does.
             delete = ui.button(icon="delete").props('flat dense round aria-label="Delete"')
-            # Beside the button, not below it where the menu opens.
-            delete.tooltip("Delete").props('anchor="center left" self="center right"')
             with delete, ui.menu():
                 ui.menu_item("Remove from list",
                              on_click=lambda: view.act("delete", job_id)).mark("delete")
