@@ -133,6 +133,8 @@ def test_header_opens_on_spaces_then_the_last_tab_and_fits_a_narrow_window(
             expect(item).to_be_visible()
             wait_for(lambda item=item: _in_viewport(page, item), 30, f"{name} inside 420 px")
         expect(page.locator(".app-header .q-tab__label").first).to_be_hidden()
+        link = page.get_by_placeholder(SPACE_LINK)
+        assert link.bounding_box()["width"] > 300  # a line of its own, not squeezed
         page.set_viewport_size({"width": 1280, "height": 860})
         expect(page.locator(".app-header .q-tab__label").first).to_be_visible()
 
@@ -303,7 +305,7 @@ def test_settings_refuse_bad_values_beside_the_field_and_reach_open_pages(
         jobs_at_once.fill("0")
         workers.fill("999")
         dialog.get_by_role("button", name="Save").click()
-        expect(dialog.get_by_text("Allowed: 1 to 16.")).to_be_visible()
+        expect(dialog.get_by_text("Allowed: 1 to 16.")).to_be_in_viewport()  # Save is low
         expect(dialog.get_by_text("Allowed: 1 to 64.")).to_be_visible()
         expect(jobs_at_once).to_have_value("0")  # not changed behind the person's back
         assert world.settings()["max_running_jobs"] == before["max_running_jobs"]
@@ -314,7 +316,8 @@ def test_settings_refuse_bad_values_beside_the_field_and_reach_open_pages(
         folder = dialog.get_by_label("Folder (a NAS share mounted as a folder works too)")
         folder.fill(str(missing))
         dialog.get_by_role("button", name="Save").click()
-        expect(dialog.get_by_text(f"The folder {missing} cannot be reached")).to_be_visible()
+        expect(dialog.get_by_text(f"The folder {missing} cannot be reached")) \
+            .to_be_in_viewport()
         assert not missing.parent.exists()
         assert world.settings()["download_dir"] == before["download_dir"]
 

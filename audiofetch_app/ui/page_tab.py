@@ -62,7 +62,7 @@ class PageTab:
         ui.label("Paste the link of a page with audio players (an audiobook's chapter list, "
                  "a podcast page, a blog post) to find every track it offers.") \
             .classes("text-grey-7")
-        with ui.row().classes("w-full items-start no-wrap gap-2"):
+        with ui.row().classes("w-full items-start no-wrap gap-2 link-row"):
             self.link = ui.input("Link", placeholder="https://example.com/audiobook/chapters") \
                 .props("clearable outlined").classes("grow link-input").mark("page-link")
             self.link.on("keydown.enter", self.find)

@@ -133,7 +133,9 @@ class SettingsDialog:
 
     async def save(self) -> None:
         numbers = (self.workers, self.max_jobs, self.telegram_workers, self.space_workers)
-        if not all([field.validate() for field in numbers]):  # every field shows its error
+        wrong = [field for field in numbers if not field.validate()]  # each shows its error
+        if wrong:
+            wrong[0].run_method("focus")  # Save is at the bottom: bring the field in sight
             ui.notify("Nothing was saved: a number is outside its allowed range.",
                       type="negative")
             return
@@ -199,6 +201,7 @@ class SettingsDialog:
             await asyncio.to_thread(target.check)
         except JobError as exc:
             self.folder.error = str(exc)
+            self.folder.run_method("focus")
             return False
         self.folder.error = None
         return True

@@ -14,13 +14,16 @@ from audiofetch_app.ui.telegram import tab as telegram_tab
 
 PRIMARY = "#1f6feb"
 TAB_ICONS = ("mic", "library_music", "send", "list")  # in the order of WINDOW_TABS
-# A narrow window (a phone on the LAN, a window at half a screen) keeps the tabs' icons only.
+# A narrow window (a phone on the LAN, a window at half a screen) keeps the tabs' icons only,
+# and a link gets a line of its own above its buttons.
 NARROW_CSS = """
 @media (max-width: 700px) {
   .app-header .q-tab__label, .app-header .app-title { display: none; }
   .app-header .app-tabs { margin-left: 4px; }
   .app-header .q-tab { padding: 0 10px; min-width: 0; }
   .app-header .q-tab__icon { margin-right: 0; }
+  .link-row { flex-wrap: wrap !important; }
+  .link-row .link-input { flex-basis: 100%; }
 }
 """
 

@@ -58,7 +58,7 @@ class SpacesTab:
         ui.label("Paste a Space link to see it and save its recording (replays, or live "
                  "Spaces from their start). Direct audio links work here too.") \
             .classes("text-grey-7")
-        with ui.row().classes("w-full items-start no-wrap gap-2"):
+        with ui.row().classes("w-full items-start no-wrap gap-2 link-row"):
             self.link = ui.input("Link", placeholder="https://x.com/i/spaces/1YqKDqDkXvWJV") \
                 .props("clearable outlined").classes("grow link-input").mark("space-link")
             self.link.on("keydown.enter", self.show_preview)
