@@ -135,7 +135,7 @@ class SettingsDialog:
         numbers = (self.workers, self.max_jobs, self.telegram_workers, self.space_workers)
         wrong = [field for field in numbers if not field.validate()]  # each shows its error
         if wrong:
-            wrong[0].run_method("focus")  # Save is at the bottom: bring the field in sight
+            _bring_into_sight(wrong[0])  # Save is at the bottom of a long dialog
             ui.notify("Nothing was saved: a number is outside its allowed range.",
                       type="negative")
             return
@@ -201,7 +201,7 @@ class SettingsDialog:
             await asyncio.to_thread(target.check)
         except JobError as exc:
             self.folder.error = str(exc)
-            self.folder.run_method("focus")
+            _bring_into_sight(self.folder)
             return False
         self.folder.error = None
         return True
@@ -235,3 +235,8 @@ class SettingsDialog:
             desktop.open_folder(path)
         except OSError as exc:
             ui.notify(str(exc), type="warning")
+
+
+def _bring_into_sight(field: ui.element) -> None:
+    """Scroll the dialog to a field that was refused, so its message is seen."""
+    ui.run_javascript(f"getHtmlElement({field.id})?.scrollIntoView({{block: 'center'}})")
