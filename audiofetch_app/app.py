@@ -214,7 +214,7 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
     from nicegui import app, ui
 
     from audiofetch_app.sources.runtime import open_runtime
-    from audiofetch_app.ui import shell, state
+    from audiofetch_app.ui import native_window, shell, state
     from audiofetch_app.web import server
     from audiofetch_app.web.lan.access import LanAccess
 
@@ -255,7 +255,7 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
     def focus(request: Request) -> dict:
         if not secrets.compare_digest(request.headers.get("x-audiofetch-token", ""), token):
             return {"focused": False}
-        window = app.native.main_window if native else None
+        window = app.native.main_window if native and not native_window.failed() else None
         if window is None:
             return {"focused": False}
         with contextlib.suppress(Exception):  # the window may be closing
@@ -269,6 +269,10 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
             os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
         if sys.platform.startswith("linux"):
             app.native.start_args["gui"] = "qt"
+        # The window's web engine talks to its own log; if the window cannot open, the
+        # browser shows the app instead.
+        native_window.install(url, settings_mod.log_dir(),
+                              say=lambda text: print(text, file=sys.stderr, flush=True))
     print(f"{APP_NAME} is running at {url}", flush=True)
     if lan:
         others = ", ".join(f"http://{a}:{port}" for a in lan_addresses()) or "this computer's "\

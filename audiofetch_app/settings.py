@@ -52,6 +52,7 @@ def default_download_dir() -> Path:
 
 
 AUDIO_FORMATS = ("m4a", "mp3")
+WINDOW_TABS = ("Spaces", "Page audio", "Telegram", "Jobs")  # the window opens on the last used
 
 
 def time_zone(name: str) -> dt.tzinfo | None:
@@ -126,6 +127,7 @@ class Settings:
     cors_origins: str = ""  # origins allowed to call the REST API from a browser, one per line
     page_zip: bool = True
     x_audiospace_query_id: str = "p8k4kaPusjNj85gj8w_YAQ"  # X renames it now and then
+    last_tab: str = WINDOW_TABS[0]
 
     def download_path(self) -> Path:
         return Path(self.download_dir).expanduser() if self.download_dir else default_download_dir()
@@ -168,6 +170,8 @@ class Settings:
         self.telegram_zone()  # ValueError with a sentence
         if not 1 <= int(self.max_running_jobs) <= 16:
             raise ValueError("Jobs running at once must be between 1 and 16.")
+        if self.last_tab not in WINDOW_TABS:
+            raise ValueError(f"The window's tab must be one of: {', '.join(WINDOW_TABS)}.")
         if self.audio_format not in AUDIO_FORMATS:
             raise ValueError(f"Audio format must be one of: {', '.join(AUDIO_FORMATS)}.")
 

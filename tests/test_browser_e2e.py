@@ -81,7 +81,8 @@ def test_page_audio_link_downloads_in_the_browser(tmp_path: Path, http_server) -
             expect(page.get_by_text("AudioFetch").first).to_be_visible()
 
             page.get_by_role("tab", name="Page audio").click()
-            link_input = page.get_by_label("Link").locator("visible=true").first
+            # The Page audio tab's own field (the tab it replaces may still be sliding out).
+            link_input = page.get_by_placeholder("https://example.com/audiobook/chapters")
             link_input.fill(link)
             page.get_by_role("button", name="Find audio").click()
             expect(page.get_by_text("Found 1 track")).to_be_visible()

@@ -604,7 +604,9 @@ async def test_settings_keep_telegram_credentials_masked_and_workers(
     assert not await runtime.telegram.credentials.is_set()
     user.find(marker="telegram_workers").clear().type("11")
     user.find(marker="save").click()
-    await user.should_see("Parallel Telegram downloads must be between 1 and 10.", retries=SLOW)
+    await user.should_see("Nothing was saved: a number is outside its allowed range.",
+                          retries=SLOW)
+    assert user.find(marker="telegram_workers").elements.pop().error == "Allowed: 1 to 10."
 
 
 async def test_settings_choose_the_time_zone_of_telegram_dates(

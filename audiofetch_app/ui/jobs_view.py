@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -11,8 +12,9 @@ from nicegui import background_tasks, ui
 
 from audiofetch_app.core.job_record import ACTIVE_STATES, RESUMABLE_STATES, Job, JobState
 from audiofetch_app.core.jobs import JobError, JobEvent, JobManager
-from audiofetch_app.core.units import describe_progress
+from audiofetch_app.core.units import describe_progress, human_bytes
 from audiofetch_app.ui import desktop
+from audiofetch_app.ui.words import human_duration
 
 PAGE_SIZE = 25
 # A paused job goes on by itself at its time, so it counts as active, not as a problem.
@@ -50,7 +52,7 @@ class JobRow:
             self.detail = ui.label().classes("text-caption")
             self.status = ui.label().classes("text-caption text-primary job-status") \
                 .mark("job-status")
-        self._state: JobState | None = None
+        self._state: tuple[JobState, bool] | None = None  # what the actions were drawn for
         self.update(job)
 
     def update(self, job: Job) -> None:
@@ -63,7 +65,9 @@ class JobRow:
             self.bar.props("indeterminate")
         else:
             self.bar.props(remove="indeterminate")
-        self.bar.set_visibility(job.active or job.state == JobState.DONE)
+        # An open-ended recording has no "how far": its elapsed time and size say more.
+        self.bar.set_visibility((job.active or job.state == JobState.DONE)
+                                and not recording_live(job))
         self.status.set_text(job.status if job.state == JobState.RUNNING else "")
         self.status.set_visibility(bool(self.status.text))
         if job.state == JobState.PAUSED:
@@ -73,14 +77,19 @@ class JobRow:
         elif job.error:
             self.detail.set_text(job.error)
             self.detail.classes(replace="text-caption text-negative job-error")
+        elif recording_live(job):
+            elapsed = time.time() - (job.started_at or time.time())
+            text = f"Recording live · {human_duration(elapsed)} · {human_bytes(job.bytes_done)}"
+            self.detail.set_text(text)
+            self.detail.classes(replace="text-caption text-grey-8 job-live")
         else:
             text = describe_progress(job)
             if job.state == JobState.DONE and job.output_path:
                 text = f"{text}  →  {job.output_path}" if text else job.output_path
             self.detail.set_text(text)
             self.detail.classes(replace="text-caption text-grey-8")
-        if job.state != self._state:
-            self._state = job.state
+        if (job.state, recording_live(job)) != self._state:
+            self._state = (job.state, recording_live(job))
             self.badge.set_text(job.state.value)
             self.badge.props(f"color={STATE_COLORS[job.state]}")
             self.card.props(f'data-job-state="{job.state.value}"')
@@ -94,7 +103,13 @@ class JobRow:
                 ui.button("Resume now", icon="play_arrow",
                           on_click=lambda: view.act("retry", job_id)) \
                     .props("flat dense no-caps").classes("job-resume-now").mark("resume-now")
-            if job.active or job.state == JobState.PAUSED:
+            if recording_live(job):
+                # Stopping keeps what was recorded (the job ends done): say so on the button.
+                ui.button("Stop recording", icon="stop",
+                          on_click=lambda: view.act("cancel", job_id)) \
+                    .props("flat dense no-caps").classes("job-stop-recording") \
+                    .tooltip("Stop recording (keeps what was recorded)").mark("stop-recording")
+            elif job.active or job.state == JobState.PAUSED:
                 _icon_button("stop", "Cancel", lambda: view.act("cancel", job_id)).mark("cancel")
             elif job.state in RESUMABLE_STATES:
                 label = "Resume" if job.state == JobState.INTERRUPTED else "Retry"
@@ -103,14 +118,21 @@ class JobRow:
             if job.output_path or job.files:
                 _icon_button("folder_open", "Open folder", lambda: view.open_folder(job_id))
                 _icon_button("content_copy", "Copy path", lambda: view.copy_path(job_id))
+            # No tooltip: it stayed over the menu's first item. The menu says what it does.
             delete = ui.button(icon="delete").props('flat dense round aria-label="Delete"')
-            delete.tooltip("Delete")
             with delete, ui.menu():
                 ui.menu_item("Remove from list",
                              on_click=lambda: view.act("delete", job_id)).mark("delete")
-                ui.menu_item("Delete with files",
-                             on_click=lambda: view.act("delete_files", job_id)) \
+                ui.menu_item("Delete with files…",
+                             on_click=lambda: view.confirm_delete_files(job_id)) \
                     .mark("delete-files")
+
+
+def recording_live(job: Job) -> bool:
+    """A running recording of something live: it ends when the broadcast does, or when the
+    person stops it (and what was recorded is kept)."""
+    metadata = (job.detail or {}).get("metadata") or {}
+    return job.state == JobState.RUNNING and metadata.get("state") == "Running"
 
 
 def _clock(timestamp: float) -> str:
@@ -119,6 +141,16 @@ def _clock(timestamp: float) -> str:
     if moment.date() == datetime.now().date():
         return moment.strftime("%H:%M")
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _size(path: Path) -> int | None:
+    """Bytes in a file or folder; None when it is gone."""
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _icon_button(icon: str, tip: str, handler) -> ui.button:
@@ -222,6 +254,37 @@ class JobsView:
         except (KeyError, ValueError, OSError, JobError) as exc:
             with self.container:
                 ui.notify(str(exc).strip("'\""), type="warning")
+
+    def confirm_delete_files(self, job_id: str) -> None:
+        """Ask before files go: the dialog names the job and every file, with its size."""
+        job = self.manager.get(job_id)
+        if job is None:
+            return
+        paths = list(dict.fromkeys([*job.files, *([job.output_path] if job.output_path
+                                                   else [])]))
+        found = [(p, _size(Path(p))) for p in paths]
+        found = [(p, size) for p, size in found if size is not None]
+        with self.container, ui.dialog() as dialog, ui.card().classes("delete-confirm"):
+            ui.label(f"Delete “{job.title or job.url}” and its files?").classes("text-h6")
+            if found:
+                for path, size in found[:10]:
+                    ui.label(f"{path} ({human_bytes(size)})").classes("text-caption font-mono")
+                if len(found) > 10:
+                    ui.label(f"and {len(found) - 10} more").classes("text-caption")
+            else:
+                ui.label("None of its files is on disk any more; only the job is removed.") \
+                    .classes("text-caption")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Keep", on_click=dialog.close).props("flat").mark("delete-keep")
+
+                async def delete() -> None:
+                    dialog.close()
+                    await self.act("delete_files", job_id)
+
+                ui.button("Delete files", icon="delete_forever", color="negative",
+                          on_click=delete).mark("delete-confirm")
+        dialog.on("hide", dialog.delete)
+        dialog.open()
 
     def _path_of(self, job_id: str) -> Path | None:
         job = self.manager.get(job_id)

@@ -18,6 +18,7 @@ from audiofetch_app.sources.page.finder import PagePreview
 from audiofetch_app.sources.page.options import track_dicts
 from audiofetch_app.sources.runtime import Runtime
 from audiofetch_app.ui import state
+from audiofetch_app.ui.words import bounded_number
 
 HEAD_TIMEOUT = 5.0
 COLUMNS = [
@@ -27,6 +28,9 @@ COLUMNS = [
     {"name": "type", "label": "Type", "field": "type", "align": "left"},
     {"name": "size", "label": "Size", "field": "size", "align": "right"},
 ]
+# Quasar's own words are "5 records selected".
+SELECTED_LABEL = (':selected-rows-label="n => n + (n === 1 ? \' track\' : \' tracks\') + '
+                  '\' selected\'"')
 PROGRESS_COLUMNS = [
     {"name": "n", "label": "#", "field": "n", "align": "right"},
     {"name": "name", "label": "File", "field": "name", "align": "left"},
@@ -52,60 +56,87 @@ class PageTab:
         self.from_network = state.from_network()  # a LAN client's browser
         self.found: PagePreview | None = None
         self.job_id: str | None = None
+        self.searches = 0  # each search owns the screen until the next one starts
         settings = runtime.settings.get()
         ui.label("Page audio").classes("text-h6")
         ui.label("Paste the link of a page with audio players (an audiobook's chapter list, "
                  "a podcast page, a blog post) to find every track it offers.") \
             .classes("text-grey-7")
-        with ui.row().classes("w-full items-start no-wrap gap-2"):
+        with ui.row().classes("w-full items-start no-wrap gap-2 link-row"):
             self.link = ui.input("Link", placeholder="https://example.com/audiobook/chapters") \
                 .props("clearable outlined").classes("grow link-input").mark("page-link")
             self.link.on("keydown.enter", self.find)
             self.find_button = ui.button("Find audio", icon="search", on_click=self.find) \
                 .classes("q-mt-sm").mark("page-find")
-        self.status = ui.label().classes("text-grey-8").mark("page-status")
+        self.status = ui.label().classes("text-grey-8 page-status").mark("page-status")
+        # The download's progress, above the tracks so that it is in sight when it starts.
+        self.progress = ui.table(columns=PROGRESS_COLUMNS, rows=[], row_key="n") \
+            .classes("w-full page-progress").mark("page-progress")
+        self.progress.set_visibility(False)
         self.table = ui.table(columns=COLUMNS, rows=[], row_key="url",
-                              selection="multiple").classes("w-full").mark("page-tracks")
+                              selection="multiple").classes("w-full page-tracks") \
+            .mark("page-tracks").props(SELECTED_LABEL)
         self.table.set_visibility(False)
         with ui.row().classes("w-full items-end gap-4") as self.options:
             self.name = ui.input("Collection name").classes("w-72").mark("page-name")
             self.as_zip = ui.toggle({True: "ZIP", False: "Folder"},
                                     value=settings.page_zip).mark("page-zip")
-            self.workers = ui.number("Parallel downloads", min=1, max=20, precision=0,
-                                     value=settings.page_workers).classes("w-40") \
+            self.workers = bounded_number("Parallel downloads", 1, 20,
+                                          value=settings.page_workers).classes("w-40") \
                 .mark("page-workers")
             ui.button("Download selected", icon="download", on_click=self.download) \
                 .mark("page-download")
         self.options.set_visibility(False)
-        self.progress = ui.table(columns=PROGRESS_COLUMNS, rows=[], row_key="n") \
-            .classes("w-full").mark("page-progress")
-        self.progress.set_visibility(False)
         ui.context.client.on_delete(runtime.jobs.subscribe(self._on_event))
 
+    def _say(self, text: str, *, problem: bool = False) -> None:
+        self.status.set_text(text)
+        self.status.classes(replace="page-status " + ("text-negative" if problem
+                                                      else "text-grey-8"))
+
+    def _reset(self) -> None:
+        """A new search: nothing of the last one (tracks, options, a download's progress)
+        stays on screen."""
+        self.searches += 1
+        self.found = None
+        self.job_id = None
+        self._say("")
+        for table in (self.table, self.progress):
+            table.rows = []
+            table.update()
+            table.set_visibility(False)
+        self.options.set_visibility(False)
+
     async def find(self) -> None:
+        self._reset()
+        search = self.searches
         try:
             link = sources.recognise(self.link.value or "", sources.page.KIND)
         except JobError as exc:
-            ui.notify(str(exc), type="negative")
+            self._say(str(exc), problem=True)
             return
-        self.status.set_text("Looking for audio…")
+        self._say("Looking for audio…")
         self.find_button.props("loading")
         try:
             found = await sources.preview(self.runtime, link.url, link.kind,
                                           from_network=self.from_network)
             assert isinstance(found, PagePreview)
+            if search != self.searches:
+                return  # a newer search owns the screen
             self.found = found
             self._show_tracks()
             async with net.make_client(referer=link.url) as client:
                 sizes = await asyncio.gather(*(head_size(client, t.url)
                                                for t in found.tracks[:200]))
         except (JobError, net.NetError) as exc:
-            self.status.set_text(str(exc))
-            self.table.set_visibility(False)
-            self.options.set_visibility(False)
+            if search == self.searches:
+                self._reset()
+                self._say(str(exc), problem=True)
             return
         finally:
             self.find_button.props(remove="loading")
+        if search != self.searches:
+            return
         for row, size in zip(self.table.rows, sizes, strict=False):
             row["size"] = human_bytes(size) if size else ""
         self.table.update()
@@ -122,7 +153,7 @@ class PageTab:
         self.options.set_visibility(True)
         self.name.set_value(found.title)
         count = len(rows)
-        self.status.set_text(f"Found {count} track{'s' if count != 1 else ''} on {found.title}.")
+        self._say(f"Found {count} track{'s' if count != 1 else ''} on {found.title}.")
 
     async def download(self) -> None:
         if self.found is None:
@@ -131,12 +162,13 @@ class PageTab:
         if not chosen:
             ui.notify("Tick at least one track.", type="warning")
             return
+        if not self.workers.validate():
+            return  # the field says what is allowed
         found = self.found
         if found.link.kind != sources.page.KIND:
             # The link was the audio itself: save it as it is, no archive around one file.
-            job = await sources.submit(self.runtime, found.link.url, found.link.kind,
-                                       from_network=self.from_network)
-            ui.notify(f"Started: {job.title}", type="info")
+            await sources.submit(self.runtime, found.link.url, found.link.kind,
+                                 from_network=self.from_network)
             self.on_started()
             return
         wanted = set(chosen)
@@ -154,7 +186,7 @@ class PageTab:
         self.progress.rows = []
         self.progress.update()
         self.progress.set_visibility(True)
-        ui.notify(f"Started: {job.title}", type="info")
+        self.on_started()  # to the Jobs tab, as the Spaces tab does
 
     def _on_event(self, event: JobEvent) -> None:
         if event.job.id != self.job_id:

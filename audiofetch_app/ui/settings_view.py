@@ -18,6 +18,7 @@ from audiofetch_app.ui.extension_help import ExtensionHelp
 from audiofetch_app.ui.lan_settings import LanSettings
 from audiofetch_app.ui.target_fields import TargetFields
 from audiofetch_app.ui.telegram.credentials import how_to
+from audiofetch_app.ui.words import bounded_number
 
 X_COOKIES = {"x_auth_token": "auth_token", "x_ct0": "ct0"}
 TEMPLATES = {
@@ -39,20 +40,20 @@ class SettingsDialog:
             self.target = TargetFields({}, default_folder=str(settings_mod.default_download_dir()),
                                        mark="download")
             self.folder = self.target.path_field()
+            self.folder.on_value_change(lambda _: setattr(self.folder, "error", None))
             with ui.row().classes("w-full items-end no-wrap"):
                 if state.native_mode:
                     ui.button(icon="folder", on_click=self._pick_folder) \
                         .props('flat round aria-label="Choose folder"').tooltip("Choose folder")
             with ui.row().classes("w-full"):
-                self.workers = ui.number("Parallel downloads per job", min=1, max=64,
-                                         precision=0).classes("w-56").mark("workers")
-                self.max_jobs = ui.number("Jobs at once", min=1, max=16, precision=0) \
-                    .classes("w-40")
+                self.workers = bounded_number("Parallel downloads per job", 1, 64) \
+                    .classes("w-56").mark("workers")
+                self.max_jobs = bounded_number("Jobs at once", 1, 16).classes("w-40") \
+                    .mark("max_jobs")
                 self.format = ui.select(list(settings_mod.AUDIO_FORMATS),
                                         label="Audio format").classes("w-40").mark("format")
-                self.telegram_workers = ui.number("Parallel Telegram downloads", min=1, max=10,
-                                                  precision=0).classes("w-56") \
-                    .mark("telegram_workers")
+                self.telegram_workers = bounded_number("Parallel Telegram downloads", 1, 10) \
+                    .classes("w-56").mark("telegram_workers")
                 self.max_filesize = ui.input("Largest download (e.g. 4G, 500M)") \
                     .classes("w-56").mark("max_filesize")
             ui.label("Name templates").classes("text-subtitle2 q-mt-sm")
@@ -67,8 +68,8 @@ class SettingsDialog:
                                 for name, label in X_COOKIES.items()}
                 ui.button("Forget cookies", on_click=self._forget_cookies).props("flat no-caps")
             with ui.row().classes("w-full"):
-                self.space_workers = ui.number("Parallel connections per Space", min=1, max=64,
-                                               precision=0).classes("w-64").mark("space_workers")
+                self.space_workers = bounded_number("Parallel connections per Space", 1, 64) \
+                    .classes("w-64").mark("space_workers")
                 self.query_id = ui.input("X AudioSpaceById query id (changes when X updates)") \
                     .classes("grow").mark("query_id")
             ui.label("Telegram API — your own api_id and api_hash; stored encrypted") \
@@ -98,6 +99,7 @@ class SettingsDialog:
         current = self.runtime.settings.get()
         self.target.set_spec(current.download_target or {},
                              default_folder=str(current.download_path()))
+        self.folder.error = None
         self.workers.set_value(current.workers)
         self.max_jobs.set_value(current.max_running_jobs)
         self.format.set_value(current.audio_format)
@@ -138,6 +140,13 @@ class SettingsDialog:
         self.tg_status.set_text(f"Telegram API: {shown}")
 
     async def save(self) -> None:
+        numbers = (self.workers, self.max_jobs, self.telegram_workers, self.space_workers)
+        wrong = [field for field in numbers if not field.validate()]  # each shows its error
+        if wrong:
+            _bring_into_sight(wrong[0])  # Save is at the bottom of a long dialog
+            ui.notify("Nothing was saved: a number is outside its allowed range.",
+                      type="negative")
+            return
         spec = self.target.spec()
         try:
             largest = transfer_limits.parse_size(self.max_filesize.value or "")
@@ -170,6 +179,8 @@ class SettingsDialog:
                     raise ValueError(f"The {TEMPLATES[key]} name template cannot be empty.")
             if targets.is_local(spec):
                 changes["download_target"] = {}
+                if changes["download_dir"] and not await self._folder_usable(spec):
+                    return
             else:  # checked (and its secret moved to the vault) before it is saved
                 changes["download_target"] = await asyncio.to_thread(
                     targets.check_spec, spec, settings_mod.default_download_dir(),
@@ -189,6 +200,20 @@ class SettingsDialog:
             return
         ui.notify("Settings saved.", type="positive")
         self.dialog.close()
+
+    async def _folder_usable(self, spec: dict) -> bool:
+        """Check the download folder as a download would use it (a missing parent is refused,
+        not created); the reason shows beside the field."""
+        try:
+            checked = targets.check_spec(spec, settings_mod.default_download_dir())
+            target = targets.open_target(checked, staging=settings_mod.data_dir(), secrets=None)
+            await asyncio.to_thread(target.check)
+        except JobError as exc:
+            self.folder.error = str(exc)
+            _bring_into_sight(self.folder)
+            return False
+        self.folder.error = None
+        return True
 
     def _forget_cookies(self) -> None:
         for name in X_COOKIES:
@@ -219,3 +244,8 @@ class SettingsDialog:
             desktop.open_folder(path)
         except OSError as exc:
             ui.notify(str(exc), type="warning")
+
+
+def _bring_into_sight(field: ui.element) -> None:
+    """Scroll the dialog to a field that was refused, so its message is seen."""
+    ui.run_javascript(f"getHtmlElement({field.id})?.scrollIntoView({{block: 'center'}})")

@@ -6,12 +6,26 @@ from nicegui import ui
 
 from audiofetch_app.core.job_record import ACTIVE_STATES, JobState
 from audiofetch_app.core.jobs import JobEvent
+from audiofetch_app.settings import WINDOW_TABS
 from audiofetch_app.ui import page_tab, spaces_tab, state
 from audiofetch_app.ui.jobs_view import JobsView
 from audiofetch_app.ui.settings_view import SettingsDialog
 from audiofetch_app.ui.telegram import tab as telegram_tab
 
 PRIMARY = "#1f6feb"
+TAB_ICONS = ("mic", "library_music", "send", "list")  # in the order of WINDOW_TABS
+# A narrow window (a phone on the LAN, a window at half a screen) keeps the tabs' icons only,
+# and a link gets a line of its own above its buttons.
+NARROW_CSS = """
+@media (max-width: 700px) {
+  .app-header .q-tab__label, .app-header .app-title { display: none; }
+  .app-header .app-tabs { margin-left: 4px; }
+  .app-header .q-tab { padding: 0 10px; min-width: 0; }
+  .app-header .q-tab__icon { margin-right: 0; }
+  .link-row { flex-wrap: wrap !important; }
+  .link-row .link-input { flex-basis: 100%; }
+}
+"""
 
 
 def build() -> None:
@@ -19,15 +33,15 @@ def build() -> None:
     runtime = state.runtime()
     ui.colors(primary=PRIMARY)
     ui.page_title("AudioFetch")
+    ui.add_css(NARROW_CSS)
     settings = SettingsDialog(runtime)
-    with ui.header(elevated=True).classes("items-center q-py-xs app-header"):
+    with ui.header(elevated=True).classes("items-center no-wrap q-py-xs app-header"):
         ui.icon("graphic_eq").classes("text-2xl")
         ui.label("AudioFetch").classes("text-h6 app-title")
-        with ui.tabs().props("inline-label no-caps").classes("q-ml-md") as tabs:
-            spaces = ui.tab("Spaces", icon="mic")
-            page = ui.tab("Page audio", icon="library_music")
-            telegram = ui.tab("Telegram", icon="send")
-            jobs = ui.tab("Jobs", icon="list")
+        with ui.tabs().props("inline-label no-caps").classes("q-ml-md app-tabs") as tabs:
+            spaces, page, telegram, jobs = (
+                ui.tab(name, icon=icon).props(f'aria-label="{name}"')
+                for name, icon in zip(WINDOW_TABS, TAB_ICONS, strict=True))
             with jobs:
                 active_badge = ui.badge(color="orange").props("floating").classes("jobs-badge")
         ui.space()
@@ -41,10 +55,23 @@ def build() -> None:
             .props('flat round color=white aria-label="Settings"').tooltip("Settings") \
             .mark("settings")
 
-    def show_jobs() -> None:
-        tabs.set_value(jobs)
+    moving = []  # set while the app, not the person, changes the tab
 
-    with ui.tab_panels(tabs, value=page).classes("w-full max-w-5xl mx-auto") as panels:
+    def show_jobs() -> None:
+        moving.append(True)
+        try:
+            tabs.set_value(jobs)
+        finally:
+            moving.clear()
+
+    def remember(event) -> None:
+        name = event.value if isinstance(event.value, str) else event.value.props["name"]
+        if not moving and name != runtime.settings.get().last_tab:
+            runtime.settings.update(last_tab=name)
+
+    tabs.on_value_change(remember)
+    with ui.tab_panels(tabs, value=runtime.settings.get().last_tab) \
+            .classes("w-full max-w-5xl mx-auto") as panels:
         with ui.tab_panel(spaces):
             spaces_tab.build(runtime, show_jobs)
         with ui.tab_panel(page):
