@@ -269,3 +269,20 @@ async def test_settings_say_where_the_browser_extension_is(user: User, runtime) 
     await user.should_see(str(EXTENSION_DIR))
     await user.should_see("Load unpacked", retries=5)
     assert (EXTENSION_DIR / "manifest.json").is_file()
+
+
+async def test_retry_is_offered_only_where_it_can_help(user: User, runtime,
+                                                       http_server) -> None:
+    http_server.add("/flaky.mp3", b"x", content_type="audio/mpeg", fail_times=100,
+                    fail_status=503)
+    gone = await runtime.jobs.submit("direct", http_server.url_for("/missing.mp3"))
+    flaky = await runtime.jobs.submit("direct", http_server.url_for("/flaky.mp3"))
+    for job in (gone, flaky):
+        assert (await asyncio.wait_for(runtime.jobs.wait(job.id), 120)).state == \
+            JobState.FAILED
+    user.find("Jobs").click()
+    await user.should_see(marker=f"job-{flaky.id}", retries=30)
+    rows = {job.id: user.find(marker=f"job-{job.id}").elements.pop() for job in (gone, flaky)}
+    retry_rows = [row for row in rows.values()
+                  if any("retry" in c._markers for c in row.descendants())]
+    assert retry_rows == [rows[flaky.id]]  # a 503 may pass; a 404 will not

@@ -119,9 +119,7 @@ def outcome(job: Job, refused_hint: str = "") -> int:
     error = job.error or f"The job was {job.state.value}."
     if refused_hint and job.detail.get("http_status") == 403:
         error = f"{error.rstrip('.')}; {refused_hint}"
-    resumable = job.state == JobState.INTERRUPTED or (
-        job.state == JobState.FAILED and job.detail.get("resumable", True))
-    if resumable:
+    if job.state in (JobState.INTERRUPTED, JobState.FAILED) and job.worth_retrying:
         error = f"{error} Resume with: audiofetch jobs resume {job.id}"
     print(f"Failed: {error}", file=sys.stderr)
     return EXIT_FAILED

@@ -74,6 +74,15 @@ class Job:
         return self.state in ACTIVE_STATES
 
     @property
+    def worth_retrying(self) -> bool:
+        """Whether running it again can help: an interrupted or cancelled job, or one that
+        failed for a reason that may pass (a cut connection, a 5xx; `detail.resumable`, set
+        from the error, is False for a 404, no replay, not audio, bad input)."""
+        if self.state == JobState.FAILED:
+            return bool(self.detail.get("resumable", True))
+        return self.state in RESUMABLE_STATES
+
+    @property
     def progress(self) -> float | None:
         """0..1 when it can be told (bytes first, then items), else None."""
         if self.state == JobState.DONE:

@@ -111,7 +111,7 @@ class JobRow:
                     .tooltip("Stop recording (keeps what was recorded)").mark("stop-recording")
             elif job.active or job.state == JobState.PAUSED:
                 _icon_button("stop", "Cancel", lambda: view.act("cancel", job_id)).mark("cancel")
-            elif job.state in RESUMABLE_STATES:
+            elif job.state in RESUMABLE_STATES and job.worth_retrying:
                 label = "Resume" if job.state == JobState.INTERRUPTED else "Retry"
                 ui.button(label, icon="replay", on_click=lambda: view.act("retry", job_id)) \
                     .props("flat dense no-caps").classes(f"job-{label.lower()}").mark("retry")
