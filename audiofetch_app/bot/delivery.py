@@ -128,7 +128,8 @@ class Delivery:
         await self.ledger.mark_sent(self.record.job_id, sent)
 
     async def _upload(self, path: Path, index: int, total: int) -> Upload:
-        upload = Upload(path, path.name, path.stat().st_size, random.getrandbits(63))
+        upload = Upload(path, path.name, path.stat().st_size, random.getrandbits(63),
+                        part_size=self.gateway.part_size)
         label = f"Sending {index + 1} of {total}" if total > 1 else "Sending"
 
         def progress(done: int, size: int) -> None:

@@ -109,10 +109,11 @@ class Upload:
     size: int  # bytes
     file_id: int
     parts_done: int = 0
+    part_size: int = PART_SIZE  # bytes
 
     @property
     def parts(self) -> int:
-        return max(1, -(-self.size // PART_SIZE))
+        return max(1, -(-self.size // self.part_size))
 
     @property
     def complete(self) -> bool:
@@ -151,6 +152,8 @@ CallbackHandler = Callable[[CallbackQuery], Awaitable[None]]
 class BotGateway(Protocol):
     """What the bot needs from Telegram. Errors are `TelegramError`s: `FloodWait(seconds)`,
     `TokenRefused`, `Unreachable`, `UploadCut`; message ids are ints."""
+
+    part_size: int  # bytes per uploaded part
 
     async def start(self, on_message: MessageHandler, on_callback: CallbackHandler
                     ) -> BotAccount:

@@ -138,6 +138,8 @@ def query_of(query: Any, chat: Chat, sender: Sender) -> CallbackQuery:
 class TelethonBotGateway:
     """`BotGateway` on a Telethon client logged in as a bot (nothing on disk)."""
 
+    part_size = PART_SIZE
+
     def __init__(self, token: str, api_id: int, api_hash: str, client: Any = None) -> None:
         register_secret(token)
         register_secret(api_hash)
@@ -207,8 +209,8 @@ class TelethonBotGateway:
         with open(upload.path, "rb") as source:
             while not upload.complete:
                 part = upload.parts_done
-                source.seek(part * PART_SIZE)
-                data = await asyncio.to_thread(source.read, PART_SIZE)
+                source.seek(part * upload.part_size)
+                data = await asyncio.to_thread(source.read, upload.part_size)
                 if big:
                     request: Any = functions.upload.SaveBigFilePartRequest(
                         upload.file_id, part, upload.parts, data)
@@ -222,7 +224,7 @@ class TelethonBotGateway:
                     raise UploadCut(upload) from exc
                 upload.parts_done += 1
                 if progress:
-                    progress(min(upload.size, upload.parts_done * PART_SIZE), upload.size)
+                    progress(min(upload.size, upload.parts_done * upload.part_size), upload.size)
         return upload
 
     async def _thumb(self, path: Path | None) -> Any | None:
