@@ -7,46 +7,17 @@ audio back, 5 strangers, 6 commands, 7 one history, 8 all of it without Telegram
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 
-import pytest
 from telethon.tl import types
 
-from audiofetch_app.bot import runner as bot_runner
 from audiofetch_app.core.job_record import JobState
-from audiofetch_app.sources.runtime import open_runtime
-from tests.bot_app import ADA, BOB, EVE, last, prepare, seconds_of, until
+from tests.bot_app import ADA, BOB, EVE, last, said, seconds_of, until
 from tests.fakes.space_audio import CHUNK_SECONDS, measure_tones, tone_hz
 from tests.fakes.telegram_bot import FakeBotWorld
 from tests.fakes.x_server import FakeSpace, FakeX
-from tests.media import make_tone
 
 PAGE = """<!DOCTYPE html><html><head><title>Night Stories</title></head><body>
 <h1>Night Stories</h1><ul>{items}</ul></body></html>"""
-
-
-@pytest.fixture(scope="module")
-def tones(tmp_path_factory) -> list[bytes]:
-    """Twelve short MP3s of 1.0, 1.5, 2.0 … seconds, so each track is told by its length."""
-    folder = tmp_path_factory.mktemp("tones")
-    return [make_tone(folder / f"{n}.mp3", seconds=1 + n * 0.25).read_bytes()
-            for n in range(12)]
-
-
-@pytest.fixture
-async def env(af_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """(runtime, fake Telegram, the runner) with the bot running; edits paced at 0.2 s."""
-    world = FakeBotWorld(tmp_path / "telegram")
-    monkeypatch.setattr(bot_runner, "BOT_FACTORY", world.factory)
-    runtime = await open_runtime(console_log=False)
-    await prepare(runtime)
-    runner = bot_runner.BotRunner(runtime)
-    runtime.settings.update(bot_enabled=True)
-    bot = await until(lambda: runner.bot, what="the bot to start")
-    bot.board.interval = 0.2
-    yield runtime, world, runner
-    await runner.close()
-    await runtime.close()
 
 
 def serve_page(server, tones: list[bytes], count: int) -> str:
@@ -66,8 +37,8 @@ def status_message(world: FakeBotWorld, chat_id: int, nth: int = 0):
 
 
 async def test_a_space_link_gives_a_card_and_the_recording_comes_back_as_audio(
-        env, fake_x: FakeX) -> None:
-    runtime, world, _ = env
+        bot_env, fake_x: FakeX) -> None:
+    runtime, world, _ = bot_env
     fake_x.add_space(FakeSpace("1BotSpaceAbcde", title="Morning Show", host_name="Ada Host",
                                host_screen_name="adahost", chunks=8))
     await world.write(ADA, f"this one please {fake_x.space_url('1BotSpaceAbcde')}")
@@ -101,8 +72,8 @@ async def test_a_space_link_gives_a_card_and_the_recording_comes_back_as_audio(
     assert job.to_dict()["origin"] == job.origin  # what REST and `jobs list --json` give
 
 
-async def test_a_live_space_offers_recording_from_its_start(env, fake_x: FakeX) -> None:
-    _, world, _ = env
+async def test_a_live_space_offers_recording_from_its_start(bot_env, fake_x: FakeX) -> None:
+    _, world, _ = bot_env
     fake_x.add_space(FakeSpace("1BotLiveSpace1", title="On Air", state="Running"))
     await world.write(BOB, fake_x.space_url("1BotLiveSpace1"))
     card = await until(lambda: last(world, BOB.user_id, "photo"), what="the card")
@@ -110,8 +81,8 @@ async def test_a_live_space_offers_recording_from_its_start(env, fake_x: FakeX) 
     assert card.button_texts == ["Record from start · m4a", "Record from start · mp3"]
 
 
-async def test_a_space_that_cannot_be_saved_says_why_without_buttons(env, fake_x) -> None:
-    _, world, _ = env
+async def test_a_space_that_cannot_be_saved_says_why_without_buttons(bot_env, fake_x) -> None:
+    _, world, _ = bot_env
     fake_x.add_space(FakeSpace("1BotNoReplay1", title="Gone", replay=False))
     await world.write(ADA, fake_x.space_url("1BotNoReplay1"))
     card = await until(lambda: last(world, ADA.user_id), what="the card")
@@ -121,8 +92,8 @@ async def test_a_space_that_cannot_be_saved_says_why_without_buttons(env, fake_x
 # -- 2 and 4: a page's tracks as albums in page order, and as a ZIP --------------------------
 
 
-async def test_a_page_is_sent_as_albums_of_ten_in_page_order(env, http_server, tones) -> None:
-    runtime, world, _ = env
+async def test_a_page_is_sent_as_albums_of_ten_in_page_order(bot_env, http_server, tones) -> None:
+    runtime, world, _ = bot_env
     url = serve_page(http_server, tones, 12)
     await world.write(ADA, url)
     card = await until(lambda: last(world, ADA.user_id, "message"), what="the page card")
@@ -141,8 +112,8 @@ async def test_a_page_is_sent_as_albums_of_ten_in_page_order(env, http_server, t
     assert runtime.jobs.list()[0].origin.startswith("Telegram bot · ")
 
 
-async def test_a_page_as_one_zip_and_a_single_track(env, http_server, tones) -> None:
-    _, world, _ = env
+async def test_a_page_as_one_zip_and_a_single_track(bot_env, http_server, tones) -> None:
+    _, world, _ = bot_env
     url = serve_page(http_server, tones, 3)
     await world.write(BOB, url)
     card = await until(lambda: last(world, BOB.user_id, "message"), what="the page card")
@@ -163,8 +134,8 @@ async def test_a_page_as_one_zip_and_a_single_track(env, http_server, tones) -> 
 # -- 2: a direct link starts at once; several links are several jobs -------------------------
 
 
-async def test_direct_links_start_at_once_one_job_each(env, http_server, tones) -> None:
-    runtime, world, _ = env
+async def test_direct_links_start_at_once_one_job_each(bot_env, http_server, tones) -> None:
+    runtime, world, _ = bot_env
     http_server.add("/a/first.mp3", tones[0], content_type="audio/mpeg")
     http_server.add("/a/second.mp3", tones[4], content_type="audio/mpeg")
     await world.write(ADA, f"{http_server.url_for('/a/first.mp3')} and "
@@ -178,8 +149,8 @@ async def test_direct_links_start_at_once_one_job_each(env, http_server, tones) 
     assert len(jobs) == 2 and {j.kind for j in jobs} == {"direct"}
 
 
-async def test_a_link_no_source_can_take_gets_a_sentence(env) -> None:
-    _, world, _ = env
+async def test_a_link_no_source_can_take_gets_a_sentence(bot_env) -> None:
+    _, world, _ = bot_env
     await world.write(ADA, "hello there")
     answer = await until(lambda: last(world, ADA.user_id), what="an answer")
     assert "Send me a link" in answer.text
@@ -189,8 +160,8 @@ async def test_a_link_no_source_can_take_gets_a_sentence(env) -> None:
 
 
 async def test_a_stranger_gets_one_polite_sentence_and_nothing_else(
-        env, fake_x: FakeX, caplog) -> None:
-    runtime, world, _ = env
+        bot_env, fake_x: FakeX, caplog) -> None:
+    runtime, world, _ = bot_env
     fake_x.add_space(FakeSpace("1BotStranger1"))
     before = len(fake_x.requests)
     await world.write(EVE, f"{fake_x.space_url('1BotStranger1')} /jobs")
@@ -211,10 +182,10 @@ async def test_a_stranger_gets_one_polite_sentence_and_nothing_else(
     assert dict(world.answers)[query] == answer.text and runtime.jobs.list() == []
 
 
-async def test_groups_only_when_allowed(env, http_server, tones) -> None:
+async def test_groups_only_when_allowed(bot_env, http_server, tones) -> None:
     from audiofetch_app.bot.gateway import Chat
 
-    runtime, world, _ = env
+    runtime, world, _ = bot_env
     http_server.add("/g.mp3", tones[0], content_type="audio/mpeg")
     group = Chat(-1001234567890, "Family", False)
     await world.write(ADA, http_server.url_for("/g.mp3"), chat=group)
@@ -226,21 +197,21 @@ async def test_groups_only_when_allowed(env, http_server, tones) -> None:
     assert runtime.jobs.list()[0].origin == "Telegram bot · Family"
 
 
-async def test_each_person_has_a_limit_of_jobs_per_hour(env, http_server, tones) -> None:
-    runtime, world, _ = env
+async def test_each_person_has_a_limit_of_jobs_per_hour(bot_env, http_server, tones) -> None:
+    runtime, world, _ = bot_env
     runtime.settings.update(bot_jobs_per_hour=1)
     for name in ("one", "two"):
         http_server.add(f"/{name}.mp3", tones[0], content_type="audio/mpeg")
     await world.write(BOB, http_server.url_for("/one.mp3"))
     await until(lambda: last(world, BOB.user_id, "audio"), 60, "the first audio")
     await world.write(BOB, http_server.url_for("/two.mp3"))
-    answer = await until(lambda: "in the last hour" in (last(world, BOB.user_id).text or ""),
+    answer = await until(lambda: "in the last hour" in said(world, BOB.user_id),
                          what="the refusal")
     assert answer and len(runtime.jobs.list()) == 1
 
 
-async def test_each_person_has_a_limit_of_jobs_at_once(env, http_server, tones) -> None:
-    runtime, world, _ = env
+async def test_each_person_has_a_limit_of_jobs_at_once(bot_env, http_server, tones) -> None:
+    runtime, world, _ = bot_env
     runtime.settings.update(bot_jobs_at_once=1)
     http_server.add("/slow.mp3", tones[11] * 40, content_type="audio/mpeg", chunk_delay=0.05,
                     chunk_size=4096)
@@ -248,7 +219,7 @@ async def test_each_person_has_a_limit_of_jobs_at_once(env, http_server, tones) 
     await world.write(BOB, http_server.url_for("/slow.mp3"))
     status = await until(lambda: status_message(world, BOB.user_id), what="the status")
     await world.write(BOB, http_server.url_for("/next.mp3"))
-    await until(lambda: "the most at once" in (last(world, BOB.user_id).text or ""),
+    await until(lambda: "the most at once" in said(world, BOB.user_id),
                 what="the refusal")
     job_id = status.button_data[0].decode().split(":")[1]
     await runtime.jobs.cancel(job_id)

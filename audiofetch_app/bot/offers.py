@@ -94,8 +94,10 @@ def is_offer(found: Preview) -> bool:
         isinstance(found, PagePreview) and found.link.kind == sources.page.KIND)
 
 
-def card(found: Preview, offers: Offers, user_id: int) -> tuple[str, Keyboard | None]:
-    """The card's text and buttons for a Space or a page preview."""
+def card(found: Preview, offers: Offers, user_id: int, default_format: str = "m4a"
+         ) -> tuple[str, Keyboard | None]:
+    """The card's text and buttons for a Space or a page preview (the person's default
+    format first)."""
     if isinstance(found, SpacePreview):
         meta = found.meta
         lines = [meta.display_title, f"Host: {meta.host_label}",
@@ -104,13 +106,13 @@ def card(found: Preview, offers: Offers, user_id: int) -> tuple[str, Keyboard | 
         if found.problem:
             return "\n".join([*lines, found.problem]), None
         offer = offers.make(found.link.url, found.link.kind, meta.display_title, user_id)
+        formats = sorted(("m4a", "mp3"), key=lambda f: f != default_format)
+        label = "{}"
         if meta.state == "Running":
             lines.append("Live: it is recorded from its start and followed until it ends.")
-            return "\n".join(lines), [
-                [InlineButton("Record from start · m4a", offer_data(offer.token, "m4a")),
-                 InlineButton("Record from start · mp3", offer_data(offer.token, "mp3"))]]
-        return "\n".join(lines), [[InlineButton("m4a", offer_data(offer.token, "m4a")),
-                                   InlineButton("mp3", offer_data(offer.token, "mp3"))]]
+            label = "Record from start · {}"
+        return "\n".join(lines), [[InlineButton(label.format(f), offer_data(offer.token, f))
+                                   for f in formats]]
     assert isinstance(found, PagePreview)
     tracks = track_dicts(found.tracks)
     count = len(tracks)

@@ -158,7 +158,8 @@ class TelegramBot:
             await self.start_job(message.chat, message.sender, found.link.url, found.link.kind,
                                  options, "")
             return
-        text, buttons = offers.card(found, self.offers, message.sender.user_id)
+        text, buttons = offers.card(found, self.offers, message.sender.user_id,
+                                    await self.audio_format(message.sender.user_id))
         folder = Path(tempfile.mkdtemp(prefix="audiofetch-bot-card-"))
         try:
             policy = self.runtime.jobs.address_policy()

@@ -108,7 +108,7 @@ class FakeBotWorld:
         self._ids = itertools.count(100)
         self._queries = itertools.count(1)
         self._floods: list[int] = []  # seconds of the next edits' FLOOD_WAITs
-        self._cuts: list[float] = []  # fractions of the next uploads at which they are cut
+        self._cuts: list[tuple[float, str]] = []  # (fraction, name part) of uploads to cut
         self.cuts_made = 0
 
     # -- what tests arrange -----------------------------------------------------------------
@@ -122,9 +122,10 @@ class FakeBotWorld:
         """The next `times` edits are refused with FLOOD_WAIT of `seconds`."""
         self._floods += [seconds] * times
 
-    def cut_uploads(self, at: float = 0.5, times: int = 1) -> None:
-        """The next `times` uploads lose their connection after `at` of their parts."""
-        self._cuts += [at] * times
+    def cut_uploads(self, at: float = 0.5, times: int = 1, name: str = "") -> None:
+        """The next `times` uploads (of files whose name holds `name`) lose their connection
+        after `at` of their parts."""
+        self._cuts += [(at, name)] * times
 
     # -- people -----------------------------------------------------------------------------
 
@@ -235,8 +236,11 @@ class FakeBotGateway:
     async def upload(self, upload: Upload, progress=None) -> Upload:
         world = self.world
         cut_at = None
-        if world._cuts and upload.parts > 1:
-            cut_at = max(1, int(upload.parts * world._cuts.pop(0)))
+        chosen = next((c for c in world._cuts if c[1] in upload.name), None)
+        if chosen is not None and upload.parts > 1:
+            world._cuts.remove(chosen)
+            # Half-way through the parts, or (a continued upload past that) at once.
+            cut_at = max(upload.parts_done, int(upload.parts * chosen[0]))
         with open(upload.path, "rb") as source:
             while not upload.complete:
                 part = upload.parts_done
