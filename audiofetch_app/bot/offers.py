@@ -65,6 +65,8 @@ def cancel_keyboard(job_id: str) -> Keyboard:
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"
+    if seconds < 60:
+        return f"{int(seconds)} s"
     minutes = int(seconds // 60)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
