@@ -53,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "serve":
         return run("serve", host=args.host, port=args.port, password_file=args.password_file,
                    trusted_proxies=args.trusted_proxy, allow_networks=args.allow_network)
+    if command == "bot":
+        from audiofetch_app.bot.headless import run_headless
+
+        return run_headless(args)
     return cli.run(args)
 
 
@@ -213,14 +217,16 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
     from fastapi import Request
     from nicegui import app, ui
 
+    from audiofetch_app.bot.runner import BotRunner
     from audiofetch_app.sources.runtime import open_runtime
-    from audiofetch_app.ui import native_window, shell, state
+    from audiofetch_app.ui import bot_settings, native_window, shell, state
     from audiofetch_app.web import server
     from audiofetch_app.web.lan.access import LanAccess
 
     state.native_mode = native
     state.lan_mode = lan
     lans: list[LanAccess] = []  # one, made when the runtime opens
+    bots: list[BotRunner] = []  # one, made when the runtime opens
 
     async def startup() -> None:
         runtime = await open_runtime(lock=lock)
@@ -231,6 +237,10 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
         # Sweeps expired logins and runs scheduled syncs while the app is open;
         # Runtime.close() stops both.
         await runtime.telegram.start(schedule=True)
+        # The Telegram bot runs while the app is open when Settings → Telegram bot says on.
+        bots.append(BotRunner(runtime))
+        bot_settings.status_of = lambda: bots[0].status
+        await bots[0].start()
         # What exists now lives as long as the app: keep it out of the garbage collector's
         # full passes, which otherwise stall every request for 100 ms or more under load.
         gc.collect()
@@ -240,6 +250,8 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
 
     async def shutdown() -> None:
         runtime = state.runtime()
+        if bots:
+            await bots.pop().close()
         state.set_runtime(None)
         state.set_lan(None)
         await runtime.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import threading
 import zoneinfo
 from collections.abc import Callable
@@ -128,6 +129,13 @@ class Settings:
     page_zip: bool = True
     x_audiospace_query_id: str = "p8k4kaPusjNj85gj8w_YAQ"  # X renames it now and then
     last_tab: str = WINDOW_TABS[0]
+    # The Telegram bot face (audiofetch_app/bot); its token is a vault secret, not a setting.
+    bot_enabled: bool = False  # runs while the app is open
+    bot_allowed: str = ""  # Telegram user ids or @usernames, one per line or comma-separated
+    bot_owner_allowed: bool = True  # the accounts of this app's Telegram sessions may use it
+    bot_groups: str = ""  # group chat ids (-100…) where it answers; else private chats only
+    bot_jobs_at_once: int = 2  # per allowed person
+    bot_jobs_per_hour: int = 20  # per allowed person
 
     def download_path(self) -> Path:
         return Path(self.download_dir).expanduser() if self.download_dir else default_download_dir()
@@ -174,6 +182,49 @@ class Settings:
             raise ValueError(f"The window's tab must be one of: {', '.join(WINDOW_TABS)}.")
         if self.audio_format not in AUDIO_FORMATS:
             raise ValueError(f"Audio format must be one of: {', '.join(AUDIO_FORMATS)}.")
+        self.validate_bot()
+
+    def validate_bot(self) -> None:
+        """The Telegram bot's fields; ValueError with a sentence."""
+        bot_people(self.bot_allowed)
+        bot_groups(self.bot_groups)
+        if not 1 <= int(self.bot_jobs_at_once) <= 16:
+            raise ValueError("Bot jobs at once per person must be between 1 and 16.")
+        if not 1 <= int(self.bot_jobs_per_hour) <= 1000:
+            raise ValueError("Bot jobs per hour per person must be between 1 and 1000.")
+
+
+def _entries(text: str) -> list[str]:
+    return [e.strip() for e in str(text or "").replace(",", "\n").split() if e.strip()]
+
+
+def bot_people(text: str) -> tuple[frozenset[int], frozenset[str]]:
+    """(user ids, lower-case usernames without @) from the bot's allowed people: Telegram
+    user ids (123456789) and @usernames, separated by commas, spaces or lines. ValueError
+    with a sentence naming the first entry that is neither."""
+    ids: set[int] = set()
+    names: set[str] = set()
+    for entry in _entries(text):
+        if entry.isdigit():
+            ids.add(int(entry))
+        elif entry.startswith("@") and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{4,31}", entry[1:]):
+            names.add(entry[1:].lower())
+        else:
+            raise ValueError(f"“{entry[:40]}” is not a Telegram user id (a number) or "
+                             "an @username.")
+    return frozenset(ids), frozenset(names)
+
+
+def bot_groups(text: str) -> frozenset[int]:
+    """The group chat ids where the bot answers (Telegram's peer ids: -100… for
+    supergroups, -… for basic groups). ValueError with a sentence for another entry."""
+    found: set[int] = set()
+    for entry in _entries(text):
+        if not re.fullmatch(r"-\d{1,20}", entry):
+            raise ValueError(f"“{entry[:40]}” is not a group chat id (a negative number like "
+                             "-1001234567890).")
+        found.add(int(entry))
+    return frozenset(found)
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
@@ -220,6 +271,8 @@ class SettingsService:
             candidate.telegram_workers = int(candidate.telegram_workers)
             candidate.lan_session_hours = float(candidate.lan_session_hours)
             candidate.telegram_time_zone = str(candidate.telegram_time_zone or "").strip()
+            candidate.bot_jobs_at_once = int(candidate.bot_jobs_at_once)
+            candidate.bot_jobs_per_hour = int(candidate.bot_jobs_per_hour)
             candidate.validate()
             payload = {_KEY: asdict(candidate)}
 

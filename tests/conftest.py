@@ -139,3 +139,7 @@ def s3():
         yield server
     finally:
         server.stop()
+
+
+# The Telegram bot face's fixtures (bot_env: runtime + fake Telegram + running bot; tones).
+from tests.bot_app import bot_env, tones  # noqa: E402, F401

@@ -86,6 +86,8 @@ def _print_jobs(jobs: list[Job], as_json: bool) -> int:
         when = datetime.fromtimestamp(job.created_at).strftime("%Y-%m-%d %H:%M")
         line = f"{job.id}  {when}  {job.state.value:<11} {job.kind:<8} {job.title or job.url}"
         print(line)
+        if job.origin:
+            print(f"    from {job.origin}")
         extra = job.error or job.output_path
         if extra:
             print(f"    {extra}")

@@ -6,9 +6,10 @@ import argparse
 from pathlib import Path
 
 from audiofetch_app import __version__
+from audiofetch_app.cli.bot import add_bot_parser
 from audiofetch_app.core import targets
 
-WINDOW_COMMANDS = ("gui", "serve")  # started by audiofetch_app.app, not by this package
+WINDOW_COMMANDS = ("gui", "serve", "bot")  # started by audiofetch_app.app, not by this package
 ZONE_NOTE = ("a day in the time zone Settings chooses for Telegram dates, else in this "
              "computer's time zone")
 
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     page.add_argument("--cookies", type=Path, help="a Netscape cookies.txt for the site")
 
     _add_telegram(sub.add_parser("telegram", help="Telegram login, sessions, sources and sync"))
+    add_bot_parser(sub)
 
     extension = sub.add_parser("extension", help="where the browser extension is, and how to "
                                "load it (or --zip FILE to pack it)")

@@ -64,6 +64,9 @@ class Job:
     # Asked for by someone else on the network (a LAN client): the job may reach only the
     # addresses core.address_guard permits them.
     from_network: bool = False
+    # Who asked, when it was not the person at this computer's window, CLI or REST: a face
+    # names itself and its requester ("Telegram bot · Ada (@ada)"); "" for the usual faces.
+    origin: str = ""
 
     @property
     def key(self) -> str:

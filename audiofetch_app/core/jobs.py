@@ -167,14 +167,15 @@ class JobManager:
     # -- actions ----------------------------------------------------------------------------
 
     async def submit(self, kind: str, url: str, options: dict[str, Any] | None = None,
-                     title: str = "", *, from_network: bool = False) -> Job:
+                     title: str = "", *, from_network: bool = False, origin: str = "") -> Job:
         """Queue a job; the same kind, URL and options while one is active returns that one.
-        `from_network`: a LAN client asked for it (see core.address_guard)."""
+        `from_network`: a LAN client asked for it (see core.address_guard); `origin`: who
+        asked, when a face other than the window, CLI or REST did (see Job.origin)."""
         if not self._started:
             await self.start()
         registry.get(kind)  # unknown kinds fail here, before anything is stored
         job = Job(kind=kind, url=url.strip(), options=dict(options or {}), title=title,
-                  from_network=from_network)
+                  from_network=from_network, origin=origin)
         for existing in self._jobs.values():
             if existing.active and existing.key == job.key and \
                     existing.from_network == from_network:

@@ -63,11 +63,12 @@ async def preview(runtime: Runtime | None, url: str, kind: str = "auto",
 
 async def submit(runtime: Runtime, url: str, kind: str = "auto",
                  options: Mapping[str, Any] | JobOptions | None = None, *,
-                 title: str = "", from_network: bool = False) -> Job:
+                 title: str = "", from_network: bool = False, origin: str = "") -> Job:
     """Queue a job for `url` and return it. The link is recognised and made canonical by
     its source, and the options are checked there; JobError with a sentence if not.
     `from_network`: a LAN client asks, so the job reaches only what core.address_guard
-    permits."""
+    permits. `origin`: who asked, for a face other than the window, CLI or REST (a bot's
+    chat); shown beside the job everywhere."""
     link = recognise(url, kind)
     source = registry.get(link.kind)
     typed = options_for(link.kind, options)
@@ -78,4 +79,4 @@ async def submit(runtime: Runtime, url: str, kind: str = "auto",
             targets.check_spec, typed.target, runtime.settings.get().download_path(),
             runtime.vault)
     return await runtime.jobs.submit(link.kind, link.url, typed.to_dict(), title=title,
-                                     from_network=from_network)
+                                     from_network=from_network, origin=origin)

@@ -58,7 +58,8 @@ class JobRow:
     def update(self, job: Job) -> None:
         self.title.set_text(job.title or job.url)
         when = datetime.fromtimestamp(job.created_at).strftime("%Y-%m-%d %H:%M")
-        self.meta.set_text(f"{job.kind} · {when}")
+        origin = f" · from {job.origin}" if job.origin else ""  # e.g. a Telegram bot chat
+        self.meta.set_text(f"{job.kind} · {when}{origin}")
         fraction = job.progress
         self.bar.set_value(fraction if fraction is not None else 0)
         if fraction is None and job.state == JobState.RUNNING:

@@ -13,7 +13,7 @@ from audiofetch_app.core import targets, transfer_limits
 from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.vault import Vault, VaultError
 from audiofetch_app.sources.runtime import Runtime
-from audiofetch_app.ui import desktop, state
+from audiofetch_app.ui import bot_settings, desktop, state
 from audiofetch_app.ui.extension_help import ExtensionHelp
 from audiofetch_app.ui.lan_settings import LanSettings
 from audiofetch_app.ui.target_fields import TargetFields
@@ -87,6 +87,7 @@ class SettingsDialog:
                 self.tg_zone = ui.input("Time zone of Telegram dates (date range, {date})",
                                         autocomplete=settings_mod.zone_names()) \
                     .classes("w-96").mark("telegram_time_zone")
+            self.bot = bot_settings.build(runtime)
             self.lan = LanSettings(runtime, state.lan())
             ExtensionHelp(runtime)
             with ui.expansion("Data and log folders", icon="info").classes("w-full"):
@@ -111,6 +112,7 @@ class SettingsDialog:
         self.tg_api_hash.set_value("")
         self._show_telegram_status()
         self.lan.load()
+        self.bot.load()
         self.space_workers.set_value(current.space_workers)
         self.query_id.set_value(current.x_audiospace_query_id)
         for key, field in self.templates.items():
