@@ -169,8 +169,7 @@ class JobManager:
     async def submit(self, kind: str, url: str, options: dict[str, Any] | None = None,
                      title: str = "", *, from_network: bool = False, origin: str = "") -> Job:
         """Queue a job; the same kind, URL and options while one is active returns that one.
-        `from_network`: a LAN client asked for it (see core.address_guard); `origin`: who
-        asked, when a face other than the window, CLI or REST did (see Job.origin)."""
+        `from_network`: a LAN client asked (core.address_guard); `origin`: see Job.origin."""
         if not self._started:
             await self.start()
         registry.get(kind)  # unknown kinds fail here, before anything is stored
