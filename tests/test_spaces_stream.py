@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,24 @@ def test_a_stopped_sweep_keeps_no_chunk_after_a_hole(tmp_path: Path) -> None:
         have[seq] = (tmp_path / f"{seq}", 3.0)
     recorder._keep_unbroken([0, 1, 2, 3, 4])
     assert sorted(have) == [0, 1]
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities")
+async def test_ffmpeg_muxes_below_the_apps_cpu_priority(tmp_path: Path) -> None:
+    """On two cores FFmpeg's threads took CPU from the loop that fetches the chunks."""
+    from tests.fakes.space_audio import build_chunk
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    mux = PipeMux(tmp_path / "out.m4a", fmt="m4a", tags={})
+    mux.start()
+    mux.plan([0])
+    mux.arrived(0, tmp_path / "seg000000.aac", build_chunk(0))
+    try:
+        for _ in range(200):  # FFmpeg is started by the feeder, once the cover is known
+            if mux._proc is not None:
+                break
+            await asyncio.sleep(0)
+        assert mux._proc is not None
+        assert os.getpriority(os.PRIO_PROCESS, mux._proc.pid) == max(mine, pipe_mux.NICENESS)
+    finally:
+        await mux.abort()
