@@ -103,7 +103,7 @@ class PipeMux:
     async def _spawn(self) -> asyncio.subprocess.Process:
         cover = await self.cover if self.cover is not None else None
         codec_args, muxer = ffmpeg.OUTPUT_FORMATS[self.fmt]
-        args = [ffmpeg.find_ffmpeg(), "-hide_banner", "-nostdin", "-y", "-v", "error",
+        args = [await ffmpeg.located(), "-hide_banner", "-nostdin", "-y", "-v", "error",
                 "-f", "aac", "-i", "pipe:0"]
         if cover is not None:
             args += ["-i", str(cover)]
