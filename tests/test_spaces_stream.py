@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
@@ -156,23 +155,6 @@ def test_a_stopped_sweep_keeps_no_chunk_after_a_hole(tmp_path: Path) -> None:
         have[seq] = (tmp_path / f"{seq}", 3.0)
     recorder._keep_unbroken([0, 1, 2, 3, 4])
     assert sorted(have) == [0, 1]
-
-
-@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities")
-async def test_ffmpeg_muxes_below_the_apps_cpu_priority(tmp_path: Path) -> None:
-    """On two cores FFmpeg's threads took CPU from the loop that fetches the chunks."""
-    from tests.fakes.space_audio import build_chunk
-
-    mine = os.getpriority(os.PRIO_PROCESS, 0)
-    mux = PipeMux(tmp_path / "out.m4a", fmt="m4a", tags={})
-    mux.start()
-    mux.plan([0])
-    mux.arrived(0, tmp_path / "seg000000.aac", build_chunk(0))
-    try:
-        await _spawned(mux)
-        assert os.getpriority(os.PRIO_PROCESS, mux._proc.pid) == max(mine, pipe_mux.NICENESS)
-    finally:
-        await mux.abort()
 
 
 async def test_audio_goes_to_ffmpeg_in_batches_and_all_of_it_at_the_end(tmp_path: Path,

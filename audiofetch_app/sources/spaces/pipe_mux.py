@@ -26,23 +26,8 @@ log = logging.getLogger(__name__)
 
 WINDOW = 64  # chunks held in memory while an earlier one is still on its way
 FEED_BYTES = 256 * 1024  # audio gathered before one write to FFmpeg (~10 chunks)
-NICENESS = 10  # FFmpeg's CPU priority below the app's (POSIX nice; Windows: below normal)
 _TAIL_LINES = 20
 _KILL_AFTER = 2.0
-
-
-def _in_the_background(pid: int) -> None:
-    """Lower FFmpeg's CPU priority (POSIX; on Windows its creation flags do it).
-
-    It only has to keep up with the download, which it does with CPU to spare, and waits are
-    absorbed by the pipe and WINDOW; but its threads hand every AAC frame to each other (about
-    3 s of CPU for a two-hour Space), and on a machine with two cores they took CPU from the
-    event loop fetching the chunks, which is the one thing that sets the pace. FFmpeg starts
-    its threads once its input is there, after this, and they inherit the niceness."""
-    if hasattr(os, "setpriority"):
-        with contextlib.suppress(OSError):  # never raised: only ever lowered
-            if os.getpriority(os.PRIO_PROCESS, pid) < NICENESS:
-                os.setpriority(os.PRIO_PROCESS, pid, NICENESS)
 
 
 class StreamBroken(Exception):
@@ -124,15 +109,13 @@ class PipeMux:
                 *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 # A windowed (frozen) app would flash a console window without this flag.
-                **({"creationflags": subprocess.CREATE_NO_WINDOW
-                    | subprocess.BELOW_NORMAL_PRIORITY_CLASS}
+                **({"creationflags": subprocess.CREATE_NO_WINDOW}
                    if sys.platform == "win32" else {}))
         except FileNotFoundError as exc:
             raise ffmpeg.FFmpegNotFound(f"FFmpeg was not found at {args[0]}.") from exc
         except OSError as exc:
             raise ffmpeg.FFmpegError(
                 f"FFmpeg could not be started: {exc.strerror or exc}.") from exc
-        _in_the_background(proc.pid)
         self._tasks.append(asyncio.create_task(self._read_stderr(proc)))
         return proc
 
