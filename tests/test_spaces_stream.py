@@ -17,6 +17,15 @@ from tests.fakes.x_server import FakeSpace, FakeX
 from tests.test_spaces import _check_audio, _download
 
 
+async def _spawned(mux: PipeMux) -> None:
+    """Until the feeder has started FFmpeg (it does once the cover is known)."""
+    for _ in range(500):
+        if mux._proc is not None:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("FFmpeg was not started")
+
+
 def _no_join(*_args, **_kwargs):
     raise AssertionError("the chunks were joined after the recording instead of streamed")
 
@@ -146,3 +155,28 @@ def test_a_stopped_sweep_keeps_no_chunk_after_a_hole(tmp_path: Path) -> None:
         have[seq] = (tmp_path / f"{seq}", 3.0)
     recorder._keep_unbroken([0, 1, 2, 3, 4])
     assert sorted(have) == [0, 1]
+
+
+async def test_audio_goes_to_ffmpeg_in_batches_and_all_of_it_at_the_end(tmp_path: Path,
+                                                                        monkeypatch) -> None:
+    """One pipe write per ~FEED_BYTES, not per chunk; what is left is written at finish."""
+    from tests.fakes.space_audio import build_chunk
+
+    chunks = {seq: build_chunk(seq) for seq in range(10)}
+    monkeypatch.setattr(pipe_mux, "FEED_BYTES", 3 * max(len(c) for c in chunks.values()))
+    mux = PipeMux(tmp_path / "out.m4a", fmt="m4a", tags={})
+    mux.start()
+    mux.plan(list(chunks))
+    await _spawned(mux)
+    writes: list[int] = []
+    stdin = mux._proc.stdin
+    write = stdin.write
+    monkeypatch.setattr(stdin, "write", lambda data: (writes.append(len(data)), write(data))[1])
+    for seq, data in chunks.items():
+        path = tmp_path / f"seg{seq:06d}.aac"
+        path.write_bytes(data)
+        mux.arrived(seq, path, data)
+        await asyncio.sleep(0)
+    out = await mux.finish({seq: tmp_path / f"seg{seq:06d}.aac" for seq in chunks})
+    assert 2 <= len(writes) <= 5
+    assert measure_tones(out) == [tone_hz(s) for s in chunks]

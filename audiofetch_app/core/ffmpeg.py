@@ -75,6 +75,12 @@ def find_ffmpeg() -> str:
     raise FFmpegNotFound()
 
 
+async def located() -> str:
+    """find_ffmpeg without holding up the event loop: its first call runs `ffmpeg -version`
+    (imageio-ffmpeg checks its binary that way), 20-80 ms. Errors as find_ffmpeg's."""
+    return await asyncio.to_thread(find_ffmpeg)
+
+
 def ffmpeg_version(exe: str | None = None) -> str:
     """The version FFmpeg reports (e.g. "7.0.2-static"). Blocking: call via asyncio.to_thread."""
     exe = exe or find_ffmpeg()
@@ -232,7 +238,7 @@ async def run_ffmpeg(
     Progress comes over stdout, so `args` must not write media to stdout.
     """
     log = log or logging.getLogger(__name__)
-    cmd = [find_ffmpeg(), "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats",
+    cmd = [await located(), "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats",
            *args]
     log.debug("running %s", subprocess.list2cmdline(cmd))
     stderr_tail: deque[str] = deque(maxlen=_TAIL_LINES)
@@ -254,7 +260,7 @@ _DURATION = re.compile(r"Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
 
 async def probe_duration(path: str | os.PathLike[str]) -> float | None:
     """Duration of a media file in seconds from FFmpeg's header dump, or None if unknown."""
-    cmd = [find_ffmpeg(), "-hide_banner", "-nostdin", "-i", os.fspath(path)]
+    cmd = [await located(), "-hide_banner", "-nostdin", "-i", os.fspath(path)]
     proc = await _spawn(cmd, None)
     lines: list[str] = []
     # No output file is given, so FFmpeg exits non-zero after printing the header: expected.
@@ -284,7 +290,7 @@ async def check_complete(path: Path) -> str | None:
     a container FFmpeg cannot open, or one whose header promises more time than its packets
     hold (a cut-off MP3 with a Xing/Info header, an MP4 without its moov atom), is not whole.
     Formats that declare no length (a plain MP3 stream, Ogg) pass when they parse."""
-    cmd = [find_ffmpeg(), "-hide_banner", "-nostdin", "-i", os.fspath(path), "-map", "0:a?",
+    cmd = [await located(), "-hide_banner", "-nostdin", "-i", os.fspath(path), "-map", "0:a?",
            "-c", "copy", "-f", "null", "-"]
     proc = await _spawn(cmd, None)
     lines: list[str] = []

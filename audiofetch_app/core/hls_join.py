@@ -172,7 +172,7 @@ async def _signature(workdir: Path, name: str | None, slots: asyncio.Semaphore
     """What FFmpeg says of a run's first file; None when it says nothing useful."""
     if name is None:
         return None
-    cmd = [ffmpeg.find_ffmpeg(), "-hide_banner", "-nostdin", "-i", str(workdir / name)]
+    cmd = [await ffmpeg.located(), "-hide_banner", "-nostdin", "-i", str(workdir / name)]
     kwargs = ({"creationflags": getattr(subprocess, "CREATE_NO_WINDOW", 0)}
               if sys.platform == "win32" else {})
     async with slots:

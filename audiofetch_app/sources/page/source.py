@@ -7,7 +7,7 @@ import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -16,12 +16,14 @@ from audiofetch_app.core.job_context import JobContext, JobError, user_message
 from audiofetch_app.core.naming import render_template, safe_filename, unique_path
 from audiofetch_app.core.registry import Link
 from audiofetch_app.core.urls import check_url, is_web_url, title_from_url
-from audiofetch_app.core.zipstream import ZipMember, write_zip, zip_chunks
 from audiofetch_app.sources.page.archive import DownloadArchive
 from audiofetch_app.sources.page.downloader import fetch_track, planned_extension
 from audiofetch_app.sources.page.finder import find_with_seen, preview
 from audiofetch_app.sources.page.options import MAX_WORKERS, PageOptions, track_dicts
 from audiofetch_app.sources.page.tracks import Track
+
+if TYPE_CHECKING:
+    from audiofetch_app.core.zipstream import ZipMember
 
 KIND = "page"
 DEFAULT_TEMPLATE = "{n:02d} - {title}.{ext}"
@@ -119,6 +121,8 @@ class PageRun:
             ctx.progress(items_done=0, items_total=len(tracks), force=True)
             self.client, self.album = client, album
             if opts.stream:
+                from audiofetch_app.core.zipstream import zip_chunks  # stream-zip: 50 ms
+
                 await ctx.deliver(zip_chunks(self._streamed(tracks, names)))
             elif self.as_zip:
                 await self._to_zip(tracks, names, safe_filename(album, "audio"))
@@ -163,6 +167,8 @@ class PageRun:
     async def _streamed(self, tracks: list[Track], names: list[str]
                         ) -> AsyncIterator[ZipMember]:
         """Members read straight from the network into the caller's ZIP: nothing on disk."""
+        from audiofetch_app.core import zipstream
+
         for index, (track, name) in enumerate(zip(tracks, names, strict=True)):
             self._track_state(index, state="running")
             try:
@@ -199,7 +205,7 @@ class PageRun:
                     await asyncio.sleep(net.DEFAULT_POLICY.backoff(cuts))
                     response = await self._resume(url, done)
 
-            yield ZipMember(name, body)
+            yield zipstream.ZipMember(name, body)
             self._finished(index)
 
     async def _resume(self, url: str, offset: int) -> httpx.Response:
@@ -234,6 +240,8 @@ class PageRun:
         await self._run_all(jobs, done)
 
     async def _to_zip(self, tracks: list[Track], names: list[str], zip_name: str) -> None:
+        from audiofetch_app.core.zipstream import ZipMember, write_zip
+
         dest = self.ctx.job.output_path and Path(self.ctx.job.output_path)
         if not dest or dest.suffix != ".zip":
             dest = unique_path(self.ctx.output_dir / f"{zip_name}.zip")

@@ -11,6 +11,7 @@ import httpx
 
 from audiofetch_app.core import hls, net, transfer_limits
 from audiofetch_app.core.tasks import run_workers
+from audiofetch_app.sources.spaces.chunk_writer import ChunkWriter
 
 CHUNK_LIMIT = 16 * 1024 * 1024  # a 3 s chunk is tens of KB; anything near this is not one
 
@@ -29,23 +30,26 @@ def is_plain(playlist: hls.MediaPlaylist) -> bool:
                for s in playlist.segments)
 
 
-def _save(path: Path, data: bytes) -> None:
-    """`data` as `path`, whole or not at all (a resumed job trusts every chunk file)."""
-    part = path.with_name(path.name + ".part")
-    part.write_bytes(data)
-    os.replace(part, path)
+def _files_in(workdir: Path) -> set[str]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    with os.scandir(workdir) as entries:
+        return {entry.name for entry in entries}
 
 
 async def fetch_chunks(http: httpx.AsyncClient, segments: list[hls.Segment], workdir: Path, *,
                        workers: int, on_bytes: Callable[[int], None], on_chunk: ChunkDone
                        ) -> None:
     """Fetch each segment into workdir (reusing files already there), calling `on_chunk` as
-    each one lands. One GET per chunk into memory: a chunk is small, and the bytes are handed
-    on so the mux need not read them back."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    each one is on disk. One GET per chunk into memory: a chunk is small, and the bytes are
+    handed on so the mux need not read them back. A fetch goes on to its next chunk while a
+    thread of its own writes the files (see chunk_writer). Errors: net.NetError of a fetch,
+    OSError of a write; after an error or a cancel, every chunk fetched is still written and
+    reported."""
+    have = await asyncio.to_thread(_files_in, workdir)  # one listing, not a stat per chunk
     largest = transfer_limits.current.get().max_file_bytes
     limit = min(CHUNK_LIMIT, largest) if largest else CHUNK_LIMIT
     pending = iter(segments)  # shared: each worker takes the next chunk
+    writer = ChunkWriter(on_chunk)
 
     async def worker() -> None:
         # A connection of its own per worker: httpcore's pool checks every pooled connection
@@ -58,14 +62,17 @@ async def fetch_chunks(http: httpx.AsyncClient, segments: list[hls.Segment], wor
     async def work(client: httpx.AsyncClient) -> None:
         for segment in pending:
             path = chunk_path(workdir, segment)
-            if path.exists():
+            if path.name in have:
                 on_chunk(segment.index, path, None)
                 continue
             data = await net.fetch_bytes(client, segment.url, max_bytes=limit)
-            # Creating a file took ~1 ms on a busy disk (profiled): not on the event loop,
-            # which is what limits how fast thousands of chunks come in.
-            await asyncio.to_thread(_save, path, data)
             on_bytes(len(data))
-            on_chunk(segment.index, path, data)
+            await writer.put(segment.index, path, data)
 
-    await run_workers(worker, min(workers, len(segments)))
+    writer.start()
+    try:
+        await run_workers(worker, min(workers, len(segments)))
+    except BaseException:
+        await writer.close(quiet=True)
+        raise
+    await writer.close()

@@ -1,8 +1,9 @@
 """FFmpeg fed while the chunks arrive: ADTS on its stdin in sequence order, so the tagged
 file is ready moments after the last chunk instead of a join and a mux later.
 
-A chunk is written once it and every chunk planned before it are on disk. At most `WINDOW`
-chunks wait in memory; later arrivals wait as file names and are read back when due.
+A chunk is sent once it and every chunk planned before it are on disk; sent audio goes to
+FFmpeg FEED_BYTES at a time (and all of it at the end), not a pipe write per chunk. At most
+`WINDOW` chunks wait in memory; later arrivals wait as file names and are read back when due.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from audiofetch_app.sources.spaces.chunks import clean_chunk
 log = logging.getLogger(__name__)
 
 WINDOW = 64  # chunks held in memory while an earlier one is still on its way
+FEED_BYTES = 256 * 1024  # audio gathered before one write to FFmpeg (~10 chunks)
 _TAIL_LINES = 20
 _KILL_AFTER = 2.0
 
@@ -46,6 +48,8 @@ class PipeMux:
         self._order: deque[int] = deque()  # planned, not yet written, ascending
         self._ready: dict[int, bytes | Path] = {}
         self._in_memory = 0
+        self._batch: list[bytes] = []  # cleaned audio of chunks in `fed`, not yet written
+        self._batch_size = 0
         self._wake = asyncio.Event()
         self._closing = False
         self._broken: str | None = None  # why the stream stopped taking chunks
@@ -88,7 +92,7 @@ class PipeMux:
     async def _spawn(self) -> asyncio.subprocess.Process:
         cover = await self.cover if self.cover is not None else None
         codec_args, muxer = ffmpeg.OUTPUT_FORMATS[self.fmt]
-        args = [ffmpeg.find_ffmpeg(), "-hide_banner", "-nostdin", "-y", "-v", "error",
+        args = [await ffmpeg.located(), "-hide_banner", "-nostdin", "-y", "-v", "error",
                 "-f", "aac", "-i", "pipe:0"]
         if cover is not None:
             args += ["-i", str(cover)]
@@ -131,6 +135,7 @@ class PipeMux:
                 seq = self._order.popleft()
                 await self._write(seq, self._ready.pop(seq))
             if self._closing:
+                await self._flush()
                 return
 
     async def _write(self, seq: int, item: bytes | Path) -> None:
@@ -144,14 +149,25 @@ class PipeMux:
         except ValueError:
             self._broken = f"chunk {seq} holds no AAC audio"
             return
+        self.fed.append(seq)
+        self._batch.append(audio)
+        self._batch_size += len(audio)
+        if self._batch_size >= FEED_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Write the gathered audio: one write and one wake-up of FFmpeg for ~10 chunks."""
+        if not self._batch or self._broken is not None:
+            return
+        audio = b"".join(self._batch)
+        self._batch.clear()
+        self._batch_size = 0
         assert self._proc is not None and self._proc.stdin is not None
         try:
             self._proc.stdin.write(audio)
             await self._proc.stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
             self._broken = "FFmpeg stopped reading"
-            return
-        self.fed.append(seq)
 
     async def _stop_feeding(self) -> None:
         """Write what is due, then stop the feeder task (errors come out here)."""
@@ -174,6 +190,7 @@ class PipeMux:
             for seq in rest:  # chunks after a gap the recorder gave up on, in order
                 item = self._ready.pop(seq, None) or chunks[seq]
                 await self._write(seq, item)
+            await self._flush()
         if self._broken is not None:
             await self.abort()
             raise StreamBroken(self._broken)
@@ -206,4 +223,5 @@ class PipeMux:
             await proc.wait()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._ready.clear()
+        self._batch.clear()
         self.part.unlink(missing_ok=True)
