@@ -302,7 +302,7 @@ def test_settings_refuse_bad_values_beside_the_field_and_reach_open_pages(
         before = world.settings()
         page.get_by_role("button", name="Settings").click()
         dialog = page.locator(".settings-dialog")
-        jobs_at_once = dialog.get_by_label("Jobs at once")
+        jobs_at_once = dialog.get_by_label("Jobs at once", exact=True)
         workers = dialog.get_by_label("Parallel downloads per job")
         jobs_at_once.fill("0")
         workers.fill("999")
