@@ -54,7 +54,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None,
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
     try:
-        runtime = await open_runtime(console_log=True)
+        runtime = await open_runtime(console_log=bool(getattr(args, "verbose", False)))
     except AlreadyRunning as exc:
         print(f"{exc} There, turn the bot on in Settings → Telegram bot.", file=sys.stderr)
         return EXIT_FAIL
