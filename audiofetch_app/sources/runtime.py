@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from audiofetch_app import settings as settings_mod
 from audiofetch_app.core.history_migrate import migrate_jobs
+from audiofetch_app.core.install_secret import install_secret
 from audiofetch_app.core.instance import InstanceLock
 from audiofetch_app.core.jobs import JobManager
 from audiofetch_app.core.logs import setup_logging
@@ -74,22 +73,7 @@ def local_token(*, create: bool = True) -> str | None:
     """The per-install token a command line on this computer shows the running app (mode
     0600, made on first use; only someone who can read the data folder knows it). None when
     there is none yet and `create` is False."""
-    path = local_token_path()
-    try:
-        value = path.read_text(encoding="ascii").strip()
-        if len(value) >= 32:
-            return value
-    except (OSError, UnicodeDecodeError):
-        pass
-    if not create:
-        return None
-    value = secrets.token_urlsafe(32)
-    temp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(value)
-    os.replace(temp, path)  # whole or not at all: a reader never sees half a token
-    return value
+    return install_secret(local_token_path(), create=create)
 
 
 TELEGRAM_FACTORY: GatewayFactory | None = None  # None: Telethon; tests put a fake here

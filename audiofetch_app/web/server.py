@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audiofetch_app import settings as settings_mod
+from audiofetch_app.core.install_secret import install_secret
 from audiofetch_app.core.store import Store
 from audiofetch_app.web.auth import LanAuth, LanGate, LocalGate
 from audiofetch_app.web.lan.access import LanAccess
@@ -85,17 +85,8 @@ def prepare_lan(password_file: Path | None) -> LanSetup:
 
 def storage_secret() -> str:
     """The per-install secret NiceGUI signs browser storage with (0600 in the data folder)."""
-    path = settings_mod.data_dir() / STORAGE_SECRET_FILE
-    try:
-        value = path.read_text(encoding="ascii").strip()
-        if len(value) >= 32:
-            return value
-    except (OSError, UnicodeDecodeError):
-        pass
-    value = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(value)
+    value = install_secret(settings_mod.data_dir() / STORAGE_SECRET_FILE)
+    assert value is not None  # made when missing
     return value
 
 
