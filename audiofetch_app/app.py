@@ -40,6 +40,9 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 FOCUS_PATH = "/_audiofetch/focus"
 
 
+GRACEFUL_SHUTDOWN = 3  # seconds open connections get to finish when the app closes
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`audiofetch [COMMAND ...]`: the exit code (0 only on success)."""
     # A frozen app's window process re-enters here and must stop at once.
@@ -48,11 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = cli.build_parser().parse_args(argv)
     command = args.command or "gui"
-    if command == "gui":
-        return run("gui")
-    if command == "serve":
-        return run("serve", host=args.host, port=args.port, password_file=args.password_file,
-                   trusted_proxies=args.trusted_proxy, allow_networks=args.allow_network)
+    try:
+        if command == "gui":
+            return run("gui")
+        if command == "serve":
+            return run("serve", host=args.host, port=args.port,
+                       password_file=args.password_file, trusted_proxies=args.trusted_proxy,
+                       allow_networks=args.allow_network)
+    except KeyboardInterrupt:  # Ctrl-C: the server has shut down; nothing more to say
+        return 130
     if command == "bot":
         from audiofetch_app.bot.headless import run_headless
 
@@ -298,7 +305,10 @@ def _serve(lock, host: str, port: int, url: str, token: str, *, native: bool,
                # uvicorn believes X-Forwarded-For/-Proto from 127.0.0.1 unless told otherwise:
                # only a proxy named with --trusted-proxy may say who the client is.
                proxy_headers=bool(trusted_proxies),
-               forwarded_allow_ips=list(trusted_proxies) or None)
+               forwarded_allow_ips=list(trusted_proxies) or None,
+               # Event streams (/api/events, /ws, a CLI following a job) stay open for as
+               # long as their job runs: without a limit, closing the app would wait for them.
+               timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)
     finally:
         lock.release()
     return 0

@@ -152,3 +152,25 @@ def test_cli_errors(tmp_path: Path, http_server, mp3: bytes) -> None:
     partial = _page_cli(url, home=tmp_path)
     assert partial.returncode == 1 and "failed: 03 - " in partial.stderr
     assert _page_cli("not a url", home=tmp_path).returncode == 2
+
+
+async def test_a_page_jobs_bar_moves_with_its_bytes(runtime, http_server, tmp_path: Path
+                                                    ) -> None:
+    """One track of a known size, sent slowly: the job's progress is a fraction of its bytes
+    while it downloads (it stayed at 0 until the whole track was in), and exact at the end."""
+    tone = make_tone(tmp_path / "long.mp3", seconds=200).read_bytes()  # ~1.6 MB
+    http_server.add("/one", '<title>One</title><audio src="/slow.mp3"></audio>',
+                    content_type="text/html")
+    http_server.add("/slow.mp3", tone, content_type="audio/mpeg", chunk_size=64 * 1024,
+                    chunk_delay=0.05)
+    job = await runtime.jobs.submit(KIND, http_server.url_for("/one"), {"zip": False})
+    seen: list[float] = []
+    while runtime.jobs.get(job.id).active:
+        progress = runtime.jobs.get(job.id).progress
+        if progress is not None and 0 < progress < 1:
+            seen.append(progress)
+        await asyncio.sleep(0.02)
+    done = runtime.jobs.get(job.id)
+    assert done.state == JobState.DONE, done.error
+    assert seen and seen == sorted(seen)  # a bar that moves forward between 0 and 1
+    assert done.bytes_total == done.bytes_done >= len(tone)  # tags may add a few bytes

@@ -299,6 +299,12 @@ async def test_a_cut_page_is_searched_in_what_was_read(http_server) -> None:
     found = await find(http_server.url_for("/long"))
     assert found.truncated and found.title == "Long"
     assert [t.title for t in found.tracks] == ["The deep track"]
+    # ... and says so to the person: in the preview (the tab, `page --list`, REST).
+    from audiofetch_app import sources
+
+    shown = await sources.preview(None, http_server.url_for("/long"), "page")
+    assert shown.note == ("This page is larger than 5 MB; AudioFetch read its first 5 MB "
+                          "only, so tracks after that are not listed.")
 
 
 async def test_a_page_of_exactly_the_cap_is_whole(http_server) -> None:

@@ -37,6 +37,9 @@ def _read_token(args: argparse.Namespace) -> str | None:
     except OSError as exc:
         raise JobError(f"Cannot read the token file {args.token_file}: "
                        f"{exc.strerror or exc}.") from None
+    except UnicodeDecodeError:
+        raise JobError(f"{args.token_file} is not a text file; it should hold the bot token "
+                       "@BotFather gave (like 123456789:AAE…) on its first line.") from None
     return check_token(lines[0] if lines else "")
 
 

@@ -35,6 +35,8 @@ async def list_tracks(url: str, kind: str, options) -> int:
     for n, track in enumerate(tracks, start=1):
         title = track.title or title_from_url(track.url)  # as the tab and the file name
         print(f"{n:>3}  {track.family:<12} {title}\n     {track.url}")
+    if getattr(found, "note", ""):
+        print(found.note, file=sys.stderr)
     return EXIT_OK
 
 

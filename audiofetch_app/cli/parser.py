@@ -14,6 +14,14 @@ ZONE_NOTE = ("a day in the time zone Settings chooses for Telegram dates, else i
              "computer's time zone")
 
 
+def folder(value: str) -> Path:
+    """`-o FOLDER`: an empty value is refused (Path("") would quietly mean this folder)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("give a folder (or leave -o out for the download "
+                                         "folder)")
+    return Path(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="audiofetch",
@@ -45,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     get = sub.add_parser("get", help="download a direct audio link or HLS audio playlist")
     get.add_argument("url")
-    get.add_argument("-o", "--output", type=Path, help="folder to save into")
+    get.add_argument("-o", "--output", type=folder, help="folder to save into")
     add_target_options(get)
     add_limit_options(get)
     get.add_argument("--name", help="file name to use (without extension)")
@@ -55,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     space = sub.add_parser("space", help="download an X Space (replay or live)")
     space.add_argument("url", nargs="?", help="the Space link (or its id)")
-    space.add_argument("-o", "--output", type=Path, help="folder to save into")
+    space.add_argument("-o", "--output", type=folder, help="folder to save into")
     add_target_options(space)
     add_limit_options(space)
     space.add_argument("--format", choices=["m4a", "mp3"])
@@ -67,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     page = sub.add_parser("page", help="download every track a web page offers")
     page.add_argument("url")
     page.add_argument("name", nargs="?", help="a name for the collection (ZIP or folder)")
-    page.add_argument("-o", "--output", type=Path, help="folder to save into")
+    page.add_argument("-o", "--output", type=folder, help="folder to save into")
     add_target_options(page)
     add_limit_options(page)
     page.add_argument("--plugin", help="use only this player family")
@@ -180,7 +188,7 @@ def _add_telegram(telegram: argparse.ArgumentParser) -> None:
         p.add_argument("--topics", help="forum topic numbers, like 5,9 (default: all)")
         p.add_argument("--template", help="file names, like '{channel}/{title}.{ext}' "
                        "({date} is in the same time zone as --from/--to)")
-        p.add_argument("-o", "--output", type=Path, help="folder to save into")
+        p.add_argument("-o", "--output", type=folder, help="folder to save into")
         add_target_options(p)
         p.add_argument("--every", type=float, metavar="HOURS",
                        help="sync by itself while the app runs (0: only when asked)")

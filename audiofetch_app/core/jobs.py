@@ -343,8 +343,8 @@ class JobManager:
         job.finished_at = time.time()
         if state == JobState.DONE and job.bytes_total is None:
             job.bytes_total = job.bytes_done
-        log.info("Job %s: %s%s", state.value, job.title or strip_query(job.url),
-                 f" ({error})" if error else "")
+        log.log(logging.DEBUG if state == JobState.FAILED else logging.INFO, "Job %s: %s%s",
+                state.value, job.title or strip_query(job.url), f" ({error})" if error else "")
         try:
             await self._write([job])
         except StoreError:

@@ -153,7 +153,8 @@ class PageTab:
         self.options.set_visibility(True)
         self.name.set_value(found.title)
         count = len(rows)
-        self._say(f"Found {count} track{'s' if count != 1 else ''} on {found.title}.")
+        self._say(f"Found {count} track{'s' if count != 1 else ''} on {found.title}."
+                  + (f" {found.note}" if getattr(found, "note", "") else ""))
 
     async def download(self) -> None:
         if self.found is None:

@@ -46,6 +46,7 @@ class PagePreview(Preview):
     file, that file as a direct link, to be saved as it is)."""
 
     tracks: list[Track]
+    note: str = ""  # what the user should know besides (a page read only in part)
 
 
 @dataclass
@@ -160,4 +161,13 @@ async def preview(found: Link, options: PageOptions, services: Services | None =
     target = found
     if len(page.tracks) == 1 and page.tracks[0].family == "direct":
         target = registry.recognise(page.tracks[0].url, "direct")
-    return PagePreview(target, page.title, page.tracks)
+    return PagePreview(target, page.title, page.tracks, partly_read(page))
+
+
+def partly_read(page: FoundPage) -> str:
+    """The sentence for a page longer than MAX_PAGE_BYTES ("" for any other)."""
+    if not page.truncated:
+        return ""
+    cap = _megabytes(MAX_PAGE_BYTES)
+    return (f"This page is larger than {cap}; AudioFetch read its first {cap} only, so "
+            "tracks after that are not listed.")

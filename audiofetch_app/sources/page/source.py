@@ -18,7 +18,7 @@ from audiofetch_app.core.registry import Link
 from audiofetch_app.core.urls import check_url, is_web_url, title_from_url
 from audiofetch_app.sources.page.archive import DownloadArchive
 from audiofetch_app.sources.page.downloader import fetch_track, planned_extension
-from audiofetch_app.sources.page.finder import find_with_seen, preview
+from audiofetch_app.sources.page.finder import find_with_seen, partly_read, preview
 from audiofetch_app.sources.page.options import MAX_WORKERS, PageOptions, track_dicts
 from audiofetch_app.sources.page.tracks import Track
 
@@ -60,6 +60,7 @@ class PageRun:
         self.as_zip = ctx.settings.page_zip if opts.zip is None else opts.zip
         self.tagging = opts.tags is not False
         self.byte_counts: dict[int, int] = {}
+        self.byte_totals: dict[int, int] = {}  # sizes the servers told, by track
         self.failed: list[dict[str, Any]] = []
 
     def _track_state(self, index: int, **changes: Any) -> None:
@@ -78,8 +79,15 @@ class PageRun:
 
     def _bytes(self, index: int, done: int, total: int | None) -> None:
         self.byte_counts[index] = done
+        if total:
+            self.byte_totals[index] = total
         self._track_state(index, done=done, total=total)
-        self.ctx.progress(bytes_done=sum(self.byte_counts.values()))
+        # The whole job's size: the sizes told so far, and their average for each track not
+        # started yet (so a page job's bar moves with its bytes, not only per whole track).
+        known = self.byte_totals
+        tracks = len(self.ctx.job.detail.get("tracks") or ()) or len(known)
+        estimate = sum(known.values()) * max(tracks, len(known)) // len(known) if known else None
+        self.ctx.progress(bytes_done=sum(self.byte_counts.values()), bytes_total=estimate)
 
     async def _tracks(self, client: httpx.AsyncClient) -> tuple[list[Track], str]:
         """The tracks to save and the page's title: those the user chose in the preview, or
@@ -101,6 +109,8 @@ class PageRun:
             if not tracks:
                 raise JobError("None of the chosen tracks are on the page any more.")
         ctx.remember(page_tracks=track_dicts(tracks), page_title=found.title)
+        if found.truncated:  # said once more when the job ends (faces show `notice`)
+            ctx.remember(notice=partly_read(found))
         return tracks, found.title
 
     async def run(self) -> None:
@@ -128,6 +138,7 @@ class PageRun:
                 await self._to_zip(tracks, names, safe_filename(album, "audio"))
             else:
                 await self._to_folder(tracks, names, safe_filename(album, "audio"))
+        ctx.progress(bytes_total=sum(self.byte_counts.values()))  # the estimate, now exact
         if self.failed:
             ctx.remember(failed=self.failed)
             first = self.failed[0]
