@@ -154,6 +154,8 @@ def test_extension_saves_what_a_script_built_player_plays(app, http_server, tmp_
     # AudioFetch alone, from the HTML: nothing.
     alone = httpx.get(url + "/api/preview", params={"url": page_url}, timeout=60)
     assert alone.status_code == 422 and "No audio found" in alone.json()["detail"]
+    assert alone.json()["detail"].endswith("AudioFetch's browser extension can send what it "
+                                           "plays (see `audiofetch extension`).")
 
     with chromium_with_extension(tmp_path) as browser:
         browser.set_address(url)

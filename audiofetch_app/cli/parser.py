@@ -88,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_telegram(sub.add_parser("telegram", help="Telegram login, sessions, sources and sync"))
     add_bot_parser(sub)
 
-    extension = sub.add_parser("extension", help="where the browser extension is, and how to "
+    extension = sub.add_parser("extension", description="Print the folder of the browser "
+                               "extension that sends what a page really plays to AudioFetch, "
+                               "and how to load it in Chrome, Edge, Brave or Firefox.",
+                               help="where the browser extension is, and how to "
                                "load it (or --zip FILE to pack it)")
     extension.add_argument("--zip", type=Path, metavar="FILE",
                            help="write the extension as a ZIP (for a store or signing)")

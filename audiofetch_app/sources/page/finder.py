@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024  # beyond this a page is read only in part
 MAX_FEEDS = 3  # feeds a page without tracks links to that are tried, in page order
+SCRIPT_PLAYERS = ("If the page builds its player with JavaScript, AudioFetch's browser "
+                  "extension can send what it plays (see `audiofetch extension`).")
 _TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/rss",
                "application/atom", "application/json", "application/ld+json")
 
@@ -122,7 +124,7 @@ async def find_tracks(client: httpx.AsyncClient, url: str, plugin: str | None = 
             cap = _megabytes(MAX_PAGE_BYTES)
             raise JobError(f"No audio found on this page, but it is larger than {cap} and "
                            f"AudioFetch read only its first {cap}. {looked}")
-        raise JobError(f"No audio found on this page. {looked}")
+        raise JobError(f"No audio found on this page. {looked} {SCRIPT_PLAYERS}")
     if page.truncated:
         log.info("%s is larger than %s; only its first part was searched.", page.url,
                  _megabytes(MAX_PAGE_BYTES))
