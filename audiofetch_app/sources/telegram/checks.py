@@ -42,7 +42,7 @@ async def tidy(sync: SyncRun) -> None:
     newest saved posts that were edited to carry another document."""
     chat = sync.source.channel_id
     parts = [e for e in sync.ledger.partials.values() if e.chat == chat]
-    recent = sync.ledger.recent(chat, RECHECK)
+    recent = await asyncio.to_thread(sync.ledger.recent, chat, RECHECK)  # sorts them all
     ids = sorted({e.msg for e in parts} | {e.msg for e in recent})
     if not ids:
         return

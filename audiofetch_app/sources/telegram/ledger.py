@@ -46,7 +46,8 @@ class Entry:
 class Ledger:
     """A source's record of saved documents and `.part` files (see the module's text)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None = None) -> None:
+        """The ledger in `path`, read whole (None: an empty one that writes nowhere yet)."""
         self.path = path
         self.by_doc: dict[int, Entry] = {}
         self.by_msg: dict[tuple[int, int], Entry] = {}  # (chat, msg) -> its newest version
@@ -59,6 +60,8 @@ class Ledger:
     # ---------------------------------------------------------------- reading
 
     def _load(self) -> None:
+        if self.path is None:
+            return
         try:
             text = self.path.read_text(encoding="utf-8", errors="replace")
         except (FileNotFoundError, NotADirectoryError):
@@ -115,6 +118,7 @@ class Ledger:
     # ---------------------------------------------------------------- writing
 
     def _write(self, record: dict[str, Any]) -> None:
+        assert self.path is not None, "a ledger read from no file cannot be written"
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
@@ -144,10 +148,11 @@ class Ledger:
             self._handle.close()
             self._handle = None
         live = len(self.by_doc) + len(self.partials)
-        if self._lines > 2 * live + 100:
+        if self.path is not None and self._lines > 2 * live + 100:
             self._rewrite()
 
     def _rewrite(self) -> None:
+        assert self.path is not None
         records = [{"op": "saved", **asdict(e)} for e in self.by_doc.values()]
         records += [{"op": "part", **asdict(e)} for e in self.partials.values()]
         tmp = self.path.with_name(self.path.name + ".tmp")
