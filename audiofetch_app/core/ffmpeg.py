@@ -328,6 +328,25 @@ OUTPUT_FORMATS: dict[str, tuple[list[str], str]] = {
 }
 
 
+def output_args(out: Path, *, fmt: str = "m4a", metadata: dict[str, str] | None = None,
+                cover: Path | None = None) -> list[str]:
+    """FFmpeg's arguments after the audio input: the cover as a second input (attached
+    picture), the first audio stream as `fmt` (OUTPUT_FORMATS), the tags that have a value,
+    and the output file `out`. FFmpegError for an unknown `fmt`."""
+    if fmt not in OUTPUT_FORMATS:
+        raise FFmpegError(f"Unknown output format {fmt!r}; use m4a or mp3.")
+    codec_args, muxer = OUTPUT_FORMATS[fmt]
+    args = ["-i", str(cover)] if cover is not None else []
+    args += ["-map", "0:a:0"]
+    if cover is not None:
+        args += ["-map", "1:v:0", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
+    args += codec_args
+    for key, value in (metadata or {}).items():
+        if value:
+            args += ["-metadata", f"{key}={value}"]
+    return [*args, "-f", muxer, str(out)]
+
+
 async def write_audio(input_args: list[str], dest: Path, *, fmt: str = "m4a",
                       metadata: dict[str, str] | None = None, cover: Path | None = None,
                       duration: float | None = None,
@@ -337,21 +356,8 @@ async def write_audio(input_args: list[str], dest: Path, *, fmt: str = "m4a",
 
     FFmpeg writes `dest.part`, which becomes `dest` only when FFmpeg succeeded.
     """
-    if fmt not in OUTPUT_FORMATS:
-        raise FFmpegError(f"Unknown output format {fmt!r}; use m4a or mp3.")
-    codec_args, muxer = OUTPUT_FORMATS[fmt]
     part = dest.with_name(dest.name + ".part")
-    args = [*input_args]
-    if cover is not None:
-        args += ["-i", str(cover)]
-    args += ["-map", "0:a:0"]
-    if cover is not None:
-        args += ["-map", "1:v:0", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
-    args += codec_args
-    for key, value in (metadata or {}).items():
-        if value:
-            args += ["-metadata", f"{key}={value}"]
-    args += ["-f", muxer, str(part)]
+    args = [*input_args, *output_args(part, fmt=fmt, metadata=metadata, cover=cover)]
     try:
         await run_ffmpeg(args, duration=duration, on_progress=on_progress)
         part.replace(dest)

@@ -91,19 +91,9 @@ class PipeMux:
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         cover = await self.cover if self.cover is not None else None
-        codec_args, muxer = ffmpeg.OUTPUT_FORMATS[self.fmt]
         args = [await ffmpeg.located(), "-hide_banner", "-nostdin", "-y", "-v", "error",
-                "-f", "aac", "-i", "pipe:0"]
-        if cover is not None:
-            args += ["-i", str(cover)]
-        args += ["-map", "0:a:0"]
-        if cover is not None:
-            args += ["-map", "1:v:0", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
-        args += codec_args
-        for key, value in self.tags.items():
-            if value:
-                args += ["-metadata", f"{key}={value}"]
-        args += ["-f", muxer, str(self.part)]
+                "-f", "aac", "-i", "pipe:0",
+                *ffmpeg.output_args(self.part, fmt=self.fmt, metadata=self.tags, cover=cover)]
         try:
             proc = await asyncio.create_subprocess_exec(
                 *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
