@@ -65,6 +65,9 @@ async def test_flood_wait_on_edits_slows_the_edits_never_the_download(
     assert bot.board.waiting(BOB.user_id) > 3000 and bot.board.busy(BOB.user_id)
     refused = world.edits_of(BOB.user_id, status.message_id)
     assert [e.refused for e in refused] == [True]  # one try, then nothing until it is over
+    # The sending has ended, so its last words wait on the board too (moving the clock
+    # sooner would let an older text through first, and the last words after it).
+    await until(lambda: not bot.deliveries, what="the end of the sending")
     # An hour later (the board's clock moved, not the test's): the newest text lands.
     real = bot.board.clock
     bot.board.clock = lambda: real() + 3601

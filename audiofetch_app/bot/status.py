@@ -14,6 +14,7 @@ from collections.abc import Callable
 from audiofetch_app import sources
 from audiofetch_app.bot.gateway import BotGateway, FloodWait, Keyboard, TelegramError
 from audiofetch_app.core.job_record import Job, JobState
+from audiofetch_app.core.tasks import cancel_and_wait
 from audiofetch_app.core.units import human_bytes
 
 log = logging.getLogger(__name__)
@@ -112,12 +113,8 @@ class StatusBoard:
 
     async def close(self) -> None:
         workers = list(self._workers.values())
-        for task in workers:
-            task.cancel()
-        for task in workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         self._workers.clear()
+        await cancel_and_wait(*workers)
 
     async def _work(self, chat_id: int, wake: asyncio.Event) -> None:
         while True:
@@ -129,7 +126,8 @@ class StatusBoard:
             delay = self._next.get(chat_id, 0.0) - self.clock()
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), min(delay, LONGEST_WAIT))
+                    async with asyncio.timeout(min(delay, LONGEST_WAIT)):
+                        await wake.wait()
                 continue
             key = keys[0]
             text, buttons = self._pending.pop(key)

@@ -180,7 +180,8 @@ async def _signature(workdir: Path, name: str | None, slots: asyncio.Semaphore
             *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE, **kwargs)
         try:
-            _, err = await asyncio.wait_for(proc.communicate(), _PROBE_SECONDS)
+            async with asyncio.timeout(_PROBE_SECONDS):
+                _, err = await proc.communicate()
         except BaseException:
             if proc.returncode is None:
                 proc.kill()

@@ -26,6 +26,7 @@ from audiofetch_app.core.job_record import ACTIVE_STATES, RESUMABLE_STATES, Job,
 from audiofetch_app.core.logs import current_job_id
 from audiofetch_app.core.net_errors import strip_query
 from audiofetch_app.core.store import Store, StoreError, history_dir
+from audiofetch_app.core.tasks import cancel_and_wait
 from audiofetch_app.settings import Settings, SettingsService
 
 if TYPE_CHECKING:
@@ -105,10 +106,8 @@ class JobManager:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._flusher:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+        flusher, self._flusher = self._flusher, None
+        await cancel_and_wait(flusher)
         await self._flush()
         await self._history.close()
         self._started = False

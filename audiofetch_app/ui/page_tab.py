@@ -42,7 +42,8 @@ PROGRESS_COLUMNS = [
 async def head_size(client, url: str) -> int | None:
     """Content-Length from a HEAD request, when the server answers one quickly."""
     try:
-        response = await asyncio.wait_for(client.head(url), HEAD_TIMEOUT)
+        async with asyncio.timeout(HEAD_TIMEOUT):
+            response = await client.head(url)
     except (TimeoutError, httpx.HTTPError):  # a size is a nicety, never an error
         return None
     length = response.headers.get("content-length")

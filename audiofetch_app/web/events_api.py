@@ -106,7 +106,8 @@ async def _stream(jobs: Any, request: Request, only: str | None) -> AsyncIterato
             yield _frame("updated", jobs.get(only))
         while True:
             try:
-                event = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT)
+                async with asyncio.timeout(HEARTBEAT):
+                    event = await queue.get()
             except TimeoutError:
                 if await request.is_disconnected():
                     return

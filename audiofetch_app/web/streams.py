@@ -46,7 +46,8 @@ class StreamHub:
         self._event(job_id).set()
         try:
             try:
-                await asyncio.wait_for(stream.taken.wait(), wait_for_reader)
+                async with asyncio.timeout(wait_for_reader):
+                    await stream.taken.wait()
             except TimeoutError as exc:
                 raise StreamGone("Nobody came to collect the stream.") from exc
             try:
@@ -69,7 +70,8 @@ class StreamHub:
             if stream.gone:
                 raise StreamGone("The browser stopped collecting the download.")
             try:
-                await asyncio.wait_for(stream.queue.put(item), 0.5)
+                async with asyncio.timeout(0.5):
+                    await stream.queue.put(item)
                 return
             except TimeoutError:
                 continue
@@ -77,7 +79,8 @@ class StreamHub:
     async def attach(self, job_id: str, wait_for_job: float = 60.0) -> AsyncIterator[bytes]:
         """Run by the web face before it answers: waits for the job, then hands its blocks."""
         try:
-            await asyncio.wait_for(self._event(job_id).wait(), wait_for_job)
+            async with asyncio.timeout(wait_for_job):
+                await self._event(job_id).wait()
         except TimeoutError as exc:
             self._ready.pop(job_id, None)
             raise StreamGone("The download did not start in time.") from exc

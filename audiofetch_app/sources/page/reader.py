@@ -229,7 +229,8 @@ async def _ask_worker(request: ReadRequest, seconds: float) -> tuple[str, Any]:
     exchange = asyncio.get_running_loop().run_in_executor(None, worker.exchange, request,
                                                           seconds)
     try:
-        answer = await asyncio.wait_for(exchange, seconds)
+        async with asyncio.timeout(seconds):
+            answer = await exchange
     except TimeoutError:
         worker.kill()
         raise JobError(f"This page took longer than {seconds:g} seconds to read; AudioFetch "

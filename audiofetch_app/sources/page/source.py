@@ -290,7 +290,8 @@ class PageRun:
             # and cancelling it while it waits would never return.
             finished.put_nowait(JobError("The download stopped."))
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(writer, 30)
+                async with asyncio.timeout(30):
+                    await writer
             raise
         await finished.put(None)
         await writer

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from audiofetch_app.core.tasks import cancel_and_wait
 from audiofetch_app.sources.telegram.catalog import SourceCatalog
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,8 @@ class SyncScheduler:
         self._task = asyncio.create_task(self._loop(), name="telegram-scheduler")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     def poke(self) -> None:
         """Look at the schedule again now (a source was added, changed or removed)."""
@@ -93,4 +91,5 @@ class SyncScheduler:
                 delay = self.tick
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.5))
+                async with asyncio.timeout(max(delay, 0.5)):
+                    await self._wake.wait()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from audiofetch_app.core import registry, targets
 from audiofetch_app.core.job_context import JobContext, JobError
 from audiofetch_app.core.job_record import ACTIVE_STATES, Job, JobState
+from audiofetch_app.core.tasks import cancel_and_wait
 from audiofetch_app.sources.telegram import media
 from audiofetch_app.sources.telegram.catalog import SourceCatalog, TelegramSource
 from audiofetch_app.sources.telegram.credentials import ApiCredentials
@@ -84,11 +84,8 @@ class TelegramService:
 
     async def close(self) -> None:
         await self.scheduler.stop()
-        if self._purger is not None:
-            self._purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purger
-            self._purger = None
+        purger, self._purger = self._purger, None
+        await cancel_and_wait(purger)
 
     async def _purge_loop(self) -> None:
         while True:
