@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 import audiofetch_app.sources  # noqa: F401 - registers the sources
+from audiofetch_app import sources
 from audiofetch_app.core.job_record import JobState
+from audiofetch_app.sources.page.options import track_dicts
 from audiofetch_app.sources.page.source import KIND
 from audiofetch_app.sources.runtime import open_runtime
 from tests.media import make_tone
@@ -93,6 +95,36 @@ async def test_folder_output_with_tags_and_archive(runtime, http_server, mp3: by
                        output_dir=str(tmp_path / "o"))
     assert again.state == JobState.DONE
     assert http_server.hits.get("/media/ch1.mp3") == hits.get("/media/ch1.mp3")  # skipped
+
+
+async def test_delete_with_files_takes_only_that_jobs_files_from_a_shared_folder(
+        runtime, http_server, mp3: bytes, tmp_path: Path) -> None:
+    """Two page jobs into one folder, and a file of the user's own there: deleting one job
+    with its files leaves the other's and the user's; the folder goes with the last."""
+    url = serve_site(http_server, mp3)
+    out = {"zip": False, "name": "Road Trip", "output_dir": str(tmp_path / "o")}
+    tracks = track_dicts((await sources.preview(runtime, url, KIND)).tracks)
+    first = await _run(runtime, url, tracks=tracks[:2], **out)
+    second = await _run(runtime, url, tracks=tracks[2:], **out)
+    assert first.state == second.state == JobState.DONE, (first.error, second.error)
+    folder = Path(first.output_path)
+    assert Path(second.output_path) == folder
+    mine = folder / "my notes.txt"
+    mine.write_text("keep me")
+    assert len(list(folder.glob("*.mp3"))) == 3
+
+    await runtime.jobs.delete(first.id, with_files=True)
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
+        Path(second.files[0]).name, "my notes.txt"]
+    # The folder no longer has the first job's tracks, so the next run fetches them again.
+    hits = http_server.hits.get("/media/ch1.mp3")
+    again = await _run(runtime, url, tracks=tracks[:1], **out)
+    assert again.state == JobState.DONE and http_server.hits.get("/media/ch1.mp3") == hits + 1
+
+    mine.unlink()
+    await runtime.jobs.delete(second.id, with_files=True)
+    await runtime.jobs.delete(again.id, with_files=True)
+    assert not folder.exists()  # only AudioFetch's archive was left, so the folder went
 
 
 async def test_failed_tracks_are_listed_and_the_rest_kept(runtime, http_server,

@@ -58,9 +58,13 @@ async def test_first_sync_keeps_music_voice_and_audio_documents(app: TelegramApp
     assert len(app.world.downloads) == before
     # A new post: only it is fetched.
     app.world.post(fake.music(11, 8, title="Third", file_name="third.mp3"))
-    assert await sync(app, source.id) == JobState.DONE
+    third = await app.jobs.wait((await app.service.sync_now(source.id)).id)
+    assert third.state == JobState.DONE
     assert [m for m, _ in app.world.downloads[before:]] == [8]
     assert (await app.service.get_source(source.id)).files == 5
+    # Deleting that sync with its files takes the one file it saved, not the synced folder.
+    await app.jobs.delete(third.id, with_files=True)
+    assert files_under(out) == saved
 
 
 async def test_killed_sync_resumes_from_the_byte_and_downloads_nothing_twice(

@@ -31,6 +31,37 @@ def upsert_jobs(db: Any, snapshot: list[tuple[str, int | None, dict[str, Any]]])
     return new_ids
 
 
+BOOKKEEPING_PREFIX = ".audiofetch"  # AudioFetch's own files in an output folder
+
+
+def saved_paths(files: Iterable[str], output_path: str | None) -> list[Path]:
+    """What "delete with files" removes for a job: every file it saved (`files`), and its
+    output when that is a file (a Space, a ZIP). An output folder is never in the list: a
+    folder can hold other jobs' files and the user's own, so only the files go."""
+    paths = [Path(p) for p in files]
+    if output_path and not Path(output_path).is_dir():
+        paths.append(Path(output_path))
+    return [path for path in dict.fromkeys(paths) if not path.is_dir()]
+
+
+def remove_saved(files: Iterable[str], output_path: str | None) -> None:
+    """Remove `saved_paths(files, output_path)`; then the output folder too, if nothing is
+    left in it but AudioFetch's own bookkeeping (a page folder's archive of saved tracks)."""
+    remove_paths(saved_paths(files, output_path))
+    folder = Path(output_path) if output_path else None
+    if folder is None or not folder.is_dir() or folder.is_symlink():
+        return
+    try:
+        left = list(folder.iterdir())
+        if any(not p.name.startswith(BOOKKEEPING_PREFIX) or not p.is_file() for p in left):
+            return
+        for path in left:
+            path.unlink()
+        folder.rmdir()
+    except OSError:
+        log.warning("Could not remove the folder %s", folder)
+
+
 def remove_paths(paths: Iterable[Path]) -> None:
     for path in paths:
         try:

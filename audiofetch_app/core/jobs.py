@@ -21,7 +21,7 @@ from audiofetch_app.core.job_context import (
     is_expected,
     user_message,
 )
-from audiofetch_app.core.job_files import remove_paths
+from audiofetch_app.core.job_files import remove_paths, remove_saved
 from audiofetch_app.core.job_record import ACTIVE_STATES, RESUMABLE_STATES, Job, JobEvent, JobState
 from audiofetch_app.core.logs import current_job_id
 from audiofetch_app.core.net_errors import strip_query
@@ -220,15 +220,15 @@ class JobManager:
         return job.copy()
 
     async def delete(self, job_id: str, *, with_files: bool = False) -> None:
-        """Forget a job (cancelling it first); with_files also removes what it saved."""
+        """Forget a job (cancelling it first); with_files also removes the files it saved
+        (`job_files.saved_paths`; its output folder only once nothing else is in it)."""
         job = self._require(job_id)
         self._disarm_wakeup(job_id)
         if job.active:
             await self.cancel(job_id)
         whole = self._history.whole(job.copy()) or job
         if with_files:
-            await asyncio.to_thread(remove_paths, [Path(p) for p in whole.files] + (
-                [Path(job.output_path)] if job.output_path else []))
+            await asyncio.to_thread(remove_saved, whole.files, whole.output_path)
         self._dirty.discard(job_id)
         await self._history.remove(job_id)
         self._emit("removed", job)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nicegui import background_tasks, ui
 
+from audiofetch_app.core.job_files import saved_paths
 from audiofetch_app.core.job_record import ACTIVE_STATES, RESUMABLE_STATES, Job, JobState
 from audiofetch_app.core.jobs import JobError, JobEvent, JobManager
 from audiofetch_app.core.units import describe_progress, human_bytes
@@ -261,9 +262,8 @@ class JobsView:
         job = self.manager.get(job_id)
         if job is None:
             return
-        paths = list(dict.fromkeys([*job.files, *([job.output_path] if job.output_path
-                                                   else [])]))
-        found = [(p, _size(Path(p))) for p in paths]
+        paths = saved_paths(job.files, job.output_path)  # what the delete will remove
+        found = [(str(p), _size(p)) for p in paths]
         found = [(p, size) for p, size in found if size is not None]
         with self.container, ui.dialog() as dialog, ui.card().classes("delete-confirm"):
             ui.label(f"Delete “{job.title or job.url}” and its files?").classes("text-h6")

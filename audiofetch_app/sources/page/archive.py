@@ -1,27 +1,48 @@
-"""Per output folder, the URLs already saved there, so a second run skips them."""
+"""Per output folder, the tracks already saved there, so a second run skips them.
+
+`.audiofetch-archive.txt` holds one line per saved track: its URL, a tab, and the file's
+name in the folder. A track counts as saved while that file is there: once the file is
+deleted (by hand, or with its job), the next run fetches it again. Lines written by older
+versions hold only the URL and count as saved, as they did then."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-ARCHIVE_NAME = ".audiofetch-archive.txt"
+from audiofetch_app.core.job_files import BOOKKEEPING_PREFIX
+
+ARCHIVE_NAME = f"{BOOKKEEPING_PREFIX}-archive.txt"
 
 
 class DownloadArchive:
+    """The archive of one folder, read once; `add` appends a line at once (a crash keeps
+    what was saved before it)."""
+
     def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.path = folder / ARCHIVE_NAME
+        self._names: dict[str, str | None] = {}  # URL -> file name (None: an older line)
         try:
-            self._urls = set(self.path.read_text(encoding="utf-8").split())
+            text = self.path.read_text(encoding="utf-8")
         except OSError:
-            self._urls = set()
+            text = ""
+        for line in text.splitlines():
+            url, _, name = line.strip().partition("\t")
+            if url:
+                self._names[url] = name or None  # a later line wins
 
     def __contains__(self, url: str) -> bool:
-        return url in self._urls
+        """The track at `url` was saved here and its file is still here."""
+        if url not in self._names:
+            return False
+        name = self._names[url]
+        return name is None or (self.folder / name).is_file()
 
-    def add(self, url: str) -> None:
-        if url in self._urls:
+    def add(self, url: str, name: str) -> None:
+        """The track at `url` is saved here as `name` (a file name, no folder)."""
+        if self._names.get(url, "") == name:
             return
-        self._urls.add(url)
+        self._names[url] = name
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(url + "\n")
+            fh.write(f"{url}\t{name}\n")

@@ -245,7 +245,7 @@ class PageRun:
             jobs.append((index, track, dest))
 
         async def done(index: int, track: Track, path: Path) -> None:
-            archive.add(track.url)
+            archive.add(track.url, path.name)
             self.ctx.add_file(path)
 
         await self._run_all(jobs, done)
