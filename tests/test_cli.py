@@ -65,6 +65,26 @@ def test_get_refuses_bad_urls(tmp_path: Path) -> None:
     assert result.returncode == 2 and "http" in result.stderr
 
 
+def test_an_output_folder_whose_parent_is_missing_is_refused_not_made(
+        tmp_path: Path, http_server, tone: bytes) -> None:
+    """A missing parent is an unplugged drive or share more often than a wish for a new
+    tree: one sentence, exit 2, nothing created (as Settings and folder targets do)."""
+    http_server.add("/a.mp3", tone, content_type="audio/mpeg")
+    gone = tmp_path / "unplugged" / "Music" / "Shows"
+    result = run_cli("get", http_server.url_for("/a.mp3"), "-o", str(gone),
+                     home=tmp_path / "home")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (f"The folder {gone} cannot be reached; is the drive or "
+                                      "share connected?")
+    assert not (tmp_path / "unplugged").exists()
+    assert "/a.mp3" not in http_server.hits  # refused before anything was fetched
+    # A folder whose parent is there is made, as before.
+    fresh = tmp_path / "new folder"
+    assert run_cli("get", http_server.url_for("/a.mp3"), "-o", str(fresh),
+                   home=tmp_path / "home").returncode == 0
+    assert (fresh / "a.mp3").read_bytes() == tone
+
+
 def test_jobs_resume_and_delete(tmp_path: Path, http_server, tone: bytes) -> None:
     http_server.add("/r.mp3", b"", status=503, fail_times=0)
     home = tmp_path / "home"
@@ -151,3 +171,11 @@ def test_a_connection_cut_for_good_offers_resume(tmp_path: Path, http_server,
     job_id = json.loads(run_cli("jobs", "list", "--json", home=tmp_path / "home").stdout)[0]["id"]
     assert failure[0].endswith(f"Resume with: audiofetch jobs resume {job_id}")
     assert not LOG_LINE.search(result.stderr)
+
+
+def test_a_blank_or_odd_job_id_gets_a_sentence(tmp_path: Path) -> None:
+    blank = run_cli("jobs", "retry", "", home=tmp_path)
+    assert blank.returncode == 2
+    assert blank.stderr.strip() == "Give the id of a job; `audiofetch jobs list` shows them."
+    odd = run_cli("jobs", "delete", "../x", home=tmp_path)
+    assert (odd.returncode, odd.stderr.strip()) == (2, "There is no job ../x.")

@@ -194,6 +194,44 @@ def test_the_app_closing_mid_job_is_said_and_the_job_can_resume(
     assert not os.path.exists(tmp_path / "out" / "slow.mp3")
 
 
+def test_ctrl_c_ends_open_event_streams_cleanly_and_quietly(tmp_path: Path) -> None:
+    """A CLI following a job (or any `/api/events` reader) is open when the app is stopped:
+    the stream ends as a whole response, at once, and the terminal shows no traceback (it
+    used to wait out the 3 s graceful shutdown, cut the stream mid-chunk and log the cancel).
+    """
+    import signal
+    import threading
+
+    process, url = start_app(tmp_path)
+    token = (tmp_path / "home" / "local.token").read_text().strip()
+    seen: list[str] = []
+    ended: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            with httpx.stream("GET", url + "/api/events", timeout=30, trust_env=False,
+                              headers={"authorization": f"Bearer {token}"}) as events:
+                for line in events.iter_lines():
+                    seen.append(line)
+            ended.append(None)
+        except BaseException as exc:  # noqa: BLE001 - the test reports what it was
+            ended.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: "retry: 3000" in seen, 30, "the event stream to open")
+        process.process.send_signal(signal.SIGINT)
+        code = process.process.wait(timeout=30)
+        reader.join(10)
+    finally:
+        process.stop()
+    assert ended == [None], ended  # a whole response, not a cut connection
+    assert code == 130
+    err = process.stderr_path.read_text(errors="replace")
+    assert "Traceback" not in err and "graceful shutdown" not in err, err
+
+
 def test_telegram_commands_in_the_open_app(app: App) -> None:
     listing = run_cli("telegram", "sources", "list", "--json", home=app.home)
     assert listing.returncode == 0 and json.loads(listing.stdout) == [], listing.stderr

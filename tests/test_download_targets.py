@@ -131,3 +131,20 @@ def test_telegram_sources_keep_their_old_s3_option_names() -> None:
     assert isinstance(args, argparse.Namespace)
     assert target_spec(args, lambda label: "k") == {"type": "s3", "url": "s3://b/t",
                                                     "key_id": "AKIA", "secret": "k"}
+
+
+async def test_a_download_folder_on_an_unplugged_drive_fails_the_job_with_a_sentence(
+        runtime, http_server, mp3: bytes, tmp_path: Path) -> None:
+    """Settings' download folder was on a drive that is gone when the job runs: the job
+    fails saying so, and no look-alike tree is made on the local disk."""
+    http_server.add("/m/one.mp3", mp3, content_type="audio/mpeg")
+    drive = tmp_path / "drive"
+    (drive / "Music").mkdir(parents=True)
+    runtime.settings.update(download_dir=str(drive / "Music" / "AudioFetch"))
+    (drive / "Music").rmdir()  # unplugged
+    job = await sources.submit(runtime, http_server.url_for("/m/one.mp3"))
+    job = await asyncio.wait_for(runtime.jobs.wait(job.id), 60)
+    assert job.state == JobState.FAILED
+    assert job.error == (f"The folder {drive / 'Music' / 'AudioFetch'} cannot be reached; "
+                         "is the drive or share connected?")
+    assert not (drive / "Music").exists()

@@ -208,7 +208,11 @@ async def run_download(where: Any, link: Any, options: Any, *, title: str = "",
     from audiofetch_app import sources
 
     if isinstance(where, Runtime):
-        job = await sources.submit(where, link.url, link.kind, options, title=title)
+        try:
+            job = await sources.submit(where, link.url, link.kind, options, title=title)
+        except JobError as exc:  # what cannot be started says why, as the open app does
+            print(str(exc), file=sys.stderr)
+            return EXIT_USAGE, None
         code = await follow_job(where, job.id, refused_hint)
         return code, where.jobs.get(job.id)
     from audiofetch_app.cli.remote import RemoteError

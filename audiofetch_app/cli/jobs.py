@@ -22,6 +22,13 @@ from audiofetch_app.sources.runtime import Runtime
 
 async def jobs_command(args: argparse.Namespace) -> int:
     """List, resume, retry or delete jobs: here, or in the open app when there is one."""
+    job_id = getattr(args, "job_id", None)
+    if job_id is not None and not job_id.strip():
+        print("Give the id of a job; `audiofetch jobs list` shows them.", file=sys.stderr)
+        return EXIT_USAGE
+    if job_id is not None and not job_id.isalnum():  # a slash would be another REST path
+        print(f"There is no job {job_id}.", file=sys.stderr)
+        return EXIT_USAGE
     where = await open_or_reach(args)
     if where is None:
         return EXIT_FAILED

@@ -45,6 +45,23 @@ def output_dir(job: Job, settings: Settings | None, fallback: Path) -> Path:
     return settings.download_path() if settings is not None else fallback
 
 
+def check_output(job: Job, settings: Settings | None, folder: Path) -> None:
+    """Before a job writes into `folder` (its `output_dir`): a folder someone chose (`-o`,
+    a folder target, Settings' download folder) must exist or have a parent that exists, as
+    a folder target must: a missing parent usually means an unplugged drive or share, and a
+    look-alike tree must not be made in its place. AudioFetch's own default folder and a
+    remote target's staging folder are made as needed. JobError with one sentence; blocks
+    (call it through to_thread)."""
+    if settings is not None and not settings.download_dir and not job.options.get(
+            "output_dir") and folder == settings.download_path():
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    if folder == staging_dir(job):
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    targets.check_folder(folder)
+
+
 async def deliver(job: Job, settings: Settings | None, secrets: Vault | None) -> None:
     """Upload a finished job's files to its remote target (nothing for a folder) and point
     `files` and `output_path` at where they now are; JobError says what went wrong."""

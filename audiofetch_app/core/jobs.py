@@ -291,6 +291,7 @@ class JobManager:
             await self._write([job])
             self._emit("updated", job)
             log.info("Started %s job for %s", job.kind, strip_query(job.url))
+            await asyncio.to_thread(job_targets.check_output, job, ctx.settings, ctx.output_dir)
             await registry.get(job.kind).run(ctx)
             await job_targets.deliver(job, ctx.settings, self._secrets)
         except JobPaused as paused:

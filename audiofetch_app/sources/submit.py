@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from audiofetch_app.core import address_guard, registry, targets
@@ -74,6 +75,8 @@ async def submit(runtime: Runtime, url: str, kind: str = "auto",
     typed = options_for(link.kind, options)
     if not title and source.title:
         title = source.title(link)
+    if typed.output_dir:  # said now, not when the job runs: a missing drive, a file
+        await asyncio.to_thread(targets.check_folder, Path(typed.output_dir).expanduser())
     if typed.target is not None:  # the secret moves into the vault; the spec names it
         typed.target = await asyncio.to_thread(
             targets.check_spec, typed.target, runtime.settings.get().download_path(),

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
 from audiofetch_app.web.api import job_json
+from audiofetch_app.web.closing import until_closing
 
 if TYPE_CHECKING:
     from audiofetch_app.sources.runtime import Runtime
@@ -49,14 +50,18 @@ def build_events_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
         await socket.accept()
         queue, unsubscribe = _listen(jobs, job_id)
         closed = asyncio.create_task(_until_closed(socket))
+        closing = asyncio.create_task(until_closing())
         try:
             if job_id is not None and jobs.get(job_id) is not None:
                 await socket.send_json({"type": "updated", "job": job_json(jobs.get(job_id))})
             while not closed.done():
                 getting = asyncio.create_task(queue.get())
-                await asyncio.wait({getting, closed}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({getting, closed, closing},
+                                   return_when=asyncio.FIRST_COMPLETED)
                 if not getting.done():
                     getting.cancel()
+                    if closing.done():  # the app is closing: "going away"
+                        await socket.close(1001)
                     break
                 event = getting.result()
                 await socket.send_json({"type": event.type, "job": job_json(event.job)})
@@ -65,6 +70,7 @@ def build_events_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
         finally:
             unsubscribe()
             closed.cancel()
+            closing.cancel()
 
     return router
 
@@ -100,22 +106,30 @@ def _listen(jobs: Any, only: str | None) -> tuple[asyncio.Queue[Any], Callable[[
 
 async def _stream(jobs: Any, request: Request, only: str | None) -> AsyncIterator[bytes]:
     queue, unsubscribe = _listen(jobs, only)
+    closing = asyncio.ensure_future(until_closing())
+    getting: asyncio.Future[Any] = closing  # replaced by each wait for the next event
     try:
         yield b"retry: 3000\n\n"
         if only is not None and jobs.get(only) is not None:
             yield _frame("updated", jobs.get(only))
         while True:
-            try:
-                async with asyncio.timeout(HEARTBEAT):
-                    event = await queue.get()
-            except TimeoutError:
+            getting = asyncio.ensure_future(queue.get())
+            await asyncio.wait({getting, closing}, timeout=HEARTBEAT,
+                               return_when=asyncio.FIRST_COMPLETED)
+            if not getting.done():
+                getting.cancel()
+                if closing.done():  # the app is closing: the stream ends, the client retries
+                    return
                 if await request.is_disconnected():
                     return
                 yield b": keep-alive\n\n"
                 continue
+            event = getting.result()
             yield _frame(event.type, event.job)
     finally:
         unsubscribe()
+        closing.cancel()
+        getting.cancel()
 
 
 def _frame(kind: str, job: Any) -> bytes:

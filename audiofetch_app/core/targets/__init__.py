@@ -84,6 +84,13 @@ def open_target(spec: dict[str, Any], *, staging: Path, secrets: Vault | None
     return find(spec.get("type")).open_target(spec, staging=staging, secrets=secrets)
 
 
+def check_folder(path: Path) -> None:
+    """A local folder a job will write into, checked as a folder target is: made when only
+    it is missing, refused when its parent is missing too (an unplugged drive or share),
+    written to once. JobError with one sentence; blocks (call it through to_thread)."""
+    open_target({"type": DEFAULT, "path": str(path)}, staging=path, secrets=None).check()
+
+
 def is_local(spec: dict[str, Any] | None) -> bool:
     """True when the spec is a folder on this machine (files are written there directly)."""
     return (spec or {}).get("type", DEFAULT) == DEFAULT
