@@ -152,6 +152,14 @@ def test_each_page_search_clears_the_last_one(world: World, page: Any) -> None:
     page.get_by_role("button", name="Find audio").click()
     expect(status).to_have_text("Found 5 tracks on The Long Road.")
     expect(tracks.get_by_text("5 tracks selected")).to_be_visible()
+    page.set_viewport_size({"width": 420, "height": 860})  # narrow: title and size in sight
+    size = tracks.locator("th").filter(has_text="Size")
+    expect(size).to_be_visible()
+    wait_for(lambda: _in_viewport(page, size), 30, "the Size column inside 420 px",
+             on_timeout=lambda: f"{size.bounding_box()} in {page.viewport_size}")
+    expect(tracks.locator("th").filter(has_text="Found by")).to_be_hidden()
+    page.set_viewport_size({"width": 1280, "height": 860})
+    expect(tracks.locator("th").filter(has_text="Found by")).to_be_visible()
     page.get_by_role("button", name="Download selected").click()
     # Like the Spaces tab: straight to Jobs, where the new job is in sight.
     expect(page.get_by_role("tab", name="Jobs")).to_have_attribute("aria-selected", "true")
@@ -323,7 +331,21 @@ def test_settings_refuse_bad_values_beside_the_field_and_reach_open_pages(
         assert not missing.parent.exists()
         assert world.settings()["download_dir"] == before["download_dir"]
 
+        # Typed values that are no size and no time zone: refused beside their fields too.
         folder.fill(str(world.home / "downloads"))
+        largest = dialog.get_by_label("Largest download (e.g. 4G, 500M)")
+        zone = dialog.get_by_label("Time zone of Telegram dates (date range, {date})")
+        largest.fill("4Q")
+        zone.fill("Mars/Olympus")
+        dialog.get_by_role("button", name="Save").click()
+        expect(dialog.get_by_text("“4Q” is not a size; write it like 50M, 2G or 800K.")) \
+            .to_be_in_viewport()
+        expect(dialog.get_by_text("“Mars/Olympus” is not a time zone", exact=False)) \
+            .to_be_visible()
+        assert world.settings()["telegram_time_zone"] == before["telegram_time_zone"]
+        largest.fill("3G")
+        zone.fill("Asia/Tokyo")
+
         dialog.locator(".q-select").filter(has_text="Audio format").click()
         page.get_by_role("option", name="mp3").click()
         dialog.get_by_role("button", name="Save").click()
@@ -333,5 +355,6 @@ def test_settings_refuse_bad_values_beside_the_field_and_reach_open_pages(
         saved = world.settings()
         assert (saved["audio_format"], saved["max_running_jobs"], saved["workers"]) == (
             "mp3", 2, 6)
+        assert (saved["telegram_time_zone"], saved["max_filesize"]) == ("Asia/Tokyo", 3 << 30)
     finally:
         other.close()

@@ -179,3 +179,31 @@ def test_a_blank_or_odd_job_id_gets_a_sentence(tmp_path: Path) -> None:
     assert blank.stderr.strip() == "Give the id of a job; `audiofetch jobs list` shows them."
     odd = run_cli("jobs", "delete", "../x", home=tmp_path)
     assert (odd.returncode, odd.stderr.strip()) == (2, "There is no job ../x.")
+
+
+def test_ctrl_c_names_the_job_to_resume_and_resume_finishes_it(
+        tmp_path: Path, http_server, tone: bytes) -> None:
+    """Ctrl-C on a download run here (no app open) interrupts it and says how to resume
+    that job; the resume saves the whole file."""
+    import signal
+
+    from tests.desktop import wait_for
+
+    body = tone * 30
+    http_server.add("/slow.mp3", body, content_type="audio/mpeg", chunk_delay=0.05,
+                    chunk_size=4096)
+    home, out = tmp_path / "home", tmp_path / "out"
+    env = dict(os.environ, AUDIOFETCH_HOME=str(home), PYTHONPATH=str(ROOT))
+    cli = subprocess.Popen([sys.executable, "-m", "audiofetch_app", "get",
+                            http_server.url_for("/slow.mp3"), "-o", str(out)], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: list(out.glob("*.part")) and list(out.glob("*.part"))[0].stat().st_size,
+             60, "the download to start")
+    cli.send_signal(signal.SIGINT)
+    _, err = cli.communicate(timeout=60)
+    assert cli.returncode == 130, err
+    job_id = json.loads(run_cli("jobs", "list", "--json", home=home).stdout)[0]["id"]
+    assert err.strip().splitlines()[-1] == f"Stopped. Resume with: audiofetch jobs resume {job_id}"
+    resumed = run_cli("jobs", "resume", job_id, home=home)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "slow.mp3").read_bytes() == body

@@ -121,6 +121,8 @@ def test_jobs_list_resume_and_delete_in_the_open_app(app: App, http_server, tone
 def test_the_local_token_is_private_and_a_wrong_one_is_refused(app: App) -> None:
     path = app.home / "local.token"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # instance.json carries the window's focus token: as private as the local token.
+    assert stat.S_IMODE((app.home / "instance.json").stat().st_mode) == 0o600
     with app.api("not-the-token") as api:
         answer = api.get("/api/jobs")
     assert answer.status_code == 401 and isinstance(answer.json()["detail"], str)

@@ -91,6 +91,7 @@ async def follow_job(runtime: Runtime, job_id: str, refused_hint: str = "") -> i
     """Show a job's progress until it ends, then its outcome (see `outcome`)."""
     from audiofetch_app.cli.progress import ProgressPrinter
 
+    stop_message[0] = f"Stopped. Resume with: audiofetch jobs resume {job_id}"
     printer = ProgressPrinter()
     unsubscribe = runtime.jobs.subscribe(
         lambda event: printer.update(event.job) if event.job.id == job_id else None)

@@ -47,10 +47,16 @@ class InstanceLock:
         return True
 
     def publish(self, **info: Any) -> None:
-        """Tell a second start how to reach this one (pid, url)."""
+        """Tell a second start how to reach this one (pid, url, the window's focus token).
+        Mode 0600, as the data folder's other secrets, and written whole to a temporary file
+        renamed into place, so a command reading it at that moment never sees half of it."""
         current = self.read_info() if self.info_path.exists() else {}
         current.update(info)
-        self.info_path.write_text(json.dumps(current), encoding="utf-8")
+        temp = self.info_path.with_name(f".{self.info_path.name}.{os.getpid()}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(current))
+        os.replace(temp, self.info_path)
 
     def read_info(self) -> dict[str, Any]:
         try:

@@ -24,8 +24,11 @@ HEAD_TIMEOUT = 5.0
 COLUMNS = [
     {"name": "n", "label": "#", "field": "n", "align": "right"},
     {"name": "title", "label": "Title", "field": "title", "align": "left"},
-    {"name": "family", "label": "Found by", "field": "family", "align": "left"},
-    {"name": "type", "label": "Type", "field": "type", "align": "left"},
+    # Quasar's gt-xs: shown from 600 px up, so a narrow window keeps title and size in sight.
+    {"name": "family", "label": "Found by", "field": "family", "align": "left",
+     "classes": "gt-xs", "headerClasses": "gt-xs"},
+    {"name": "type", "label": "Type", "field": "type", "align": "left",
+     "classes": "gt-xs", "headerClasses": "gt-xs"},
     {"name": "size", "label": "Size", "field": "size", "align": "right"},
 ]
 # Quasar's own words are "5 records selected".

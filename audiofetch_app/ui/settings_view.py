@@ -149,12 +149,14 @@ class SettingsDialog:
             ui.notify("Nothing was saved: a number is outside its allowed range.",
                       type="negative")
             return
-        spec = self.target.spec()
-        try:
-            largest = transfer_limits.parse_size(self.max_filesize.value or "")
-        except ValueError as exc:
-            ui.notify(f"Largest download: {exc}", type="negative")
+        refused = self._refused_texts()
+        if refused:
+            field, reason = refused[0]
+            _bring_into_sight(field)
+            ui.notify(f"Nothing was saved: {reason}", type="negative")
             return
+        spec = self.target.spec()
+        largest = transfer_limits.parse_size(self.max_filesize.value or "")
         changes = {
             "max_filesize": largest,
             "download_dir": (self.folder.value or "").strip(),
@@ -168,17 +170,10 @@ class SettingsDialog:
             or settings_mod.Settings.x_audiospace_query_id,
             **{key: (field.value or "").strip() for key, field in self.templates.items()},
         }
-        try:
-            changes.update(self.lan.changes())
-        except (TypeError, ValueError):
-            ui.notify("A login lasts a number of hours.", type="negative")
-            return
+        changes.update(self.lan.changes())
         if changes["download_dir"] == str(settings_mod.default_download_dir()):
             changes["download_dir"] = ""
         try:
-            for key in TEMPLATES:
-                if not changes[key]:
-                    raise ValueError(f"The {TEMPLATES[key]} name template cannot be empty.")
             if targets.is_local(spec):
                 changes["download_target"] = {}
                 if changes["download_dir"] and not await self._folder_usable(spec):
@@ -202,6 +197,30 @@ class SettingsDialog:
             return
         ui.notify("Settings saved.", type="positive")
         self.dialog.close()
+
+    def _refused_texts(self) -> list[tuple[ui.input | ui.number, str]]:
+        """The typed fields whose text cannot be saved, each with its reason, which is also
+        shown beside the field (the last save's reasons are cleared first)."""
+        refused: list[tuple[ui.input | ui.number, str]] = []
+        checks: list[tuple[ui.input | ui.number, object]] = [
+            (self.max_filesize, lambda: transfer_limits.parse_size(
+                self.max_filesize.value or "")),
+            (self.tg_zone, lambda: settings_mod.time_zone(self.tg_zone.value or "")),
+            (self.lan.hours, lambda: float(self.lan.hours.value)),
+        ]
+        for key, field in self.templates.items():
+            checks.append((field, lambda field=field, key=key: (field.value or "").strip() or
+                           _raise(f"The {TEMPLATES[key]} name template cannot be empty.")))
+        for field, check in checks:
+            try:
+                check()  # type: ignore[operator]
+                field.error = None
+            except (TypeError, ValueError) as exc:
+                reason = str(exc) if field is not self.lan.hours else \
+                    "A login lasts a number of hours."
+                field.error = reason
+                refused.append((field, reason))
+        return refused
 
     async def _folder_usable(self, spec: dict) -> bool:
         """Check the download folder as a download would use it (a missing parent is refused,
@@ -246,6 +265,10 @@ class SettingsDialog:
             desktop.open_folder(path)
         except OSError as exc:
             ui.notify(str(exc), type="warning")
+
+
+def _raise(reason: str) -> None:
+    raise ValueError(reason)
 
 
 def _bring_into_sight(field: ui.element) -> None:
