@@ -197,8 +197,10 @@ def test_ctrl_c_names_the_job_to_resume_and_resume_finishes_it(
     cli = subprocess.Popen([sys.executable, "-m", "audiofetch_app", "get",
                             http_server.url_for("/slow.mp3"), "-o", str(out)], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: list(out.glob("*.part")) and list(out.glob("*.part"))[0].stat().st_size,
-             60, "the download to start")
+    def started() -> bool:
+        return any(part.stat().st_size for part in out.glob("*.part"))
+
+    wait_for(started, 60, "the download to start")
     cli.send_signal(signal.SIGINT)
     _, err = cli.communicate(timeout=60)
     assert cli.returncode == 130, err

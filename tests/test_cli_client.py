@@ -216,7 +216,7 @@ def test_ctrl_c_ends_open_event_streams_cleanly_and_quietly(tmp_path: Path) -> N
                 for line in events.iter_lines():
                     seen.append(line)
             ended.append(None)
-        except BaseException as exc:  # noqa: BLE001 - the test reports what it was
+        except BaseException as exc:
             ended.append(exc)
 
     reader = threading.Thread(target=read, daemon=True)
