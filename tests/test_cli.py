@@ -60,6 +60,27 @@ def test_get_failure_exits_non_zero_with_a_sentence(tmp_path: Path, http_server)
     assert "Resume with" not in result.stderr  # a web page stays a web page: no resume
 
 
+def test_a_text_file_where_audio_was_expected_is_said_so(tmp_path: Path, http_server,
+                                                        tone: bytes) -> None:
+    """A link to a text file (or one an .mp3 name hides) says so at once, in the words of
+    its type; an MP3 a server mislabels text/plain is still saved (its first bytes are
+    audio, core.audio_sniff)."""
+    http_server.add("/notes.mp3", "Episode notes\nNothing to hear here.\n" * 50,
+                    content_type="text/plain; charset=utf-8")
+    http_server.add("/mislabelled.mp3", tone, content_type="text/plain")
+    result = run_cli("get", http_server.url_for("/notes.mp3"), "-o", str(tmp_path / "o"),
+                     home=tmp_path / "home")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Failed: Expected audio from {http_server.url_for('/notes.mp3').split('://')[1]} "
+        "but the server sent text (text/plain).")
+    assert not list((tmp_path / "o").glob("*"))
+    saved = run_cli("get", http_server.url_for("/mislabelled.mp3"), "-o", str(tmp_path / "o"),
+                    home=tmp_path / "home")
+    assert saved.returncode == 0, saved.stderr
+    assert (tmp_path / "o" / "mislabelled.mp3").read_bytes() == tone
+
+
 def test_get_refuses_bad_urls(tmp_path: Path) -> None:
     result = run_cli("get", "ftp://example.com/a.mp3", home=tmp_path)
     assert result.returncode == 2 and "http" in result.stderr

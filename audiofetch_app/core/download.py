@@ -18,6 +18,7 @@ from typing import IO
 import httpx
 
 from audiofetch_app.core import transfer_limits
+from audiofetch_app.core.audio_sniff import HEADER_BYTES, extension_from_header
 from audiofetch_app.core.net_errors import (
     DiskError,
     NetError,
@@ -43,6 +44,10 @@ log = logging.getLogger("audiofetch_app.core.net")  # as before the split: filte
 ProgressCallback = Callable[[int, int | None], None]
 
 _HTML_TYPES = ("text/html", "application/xhtml")
+# Types no audio file is sent as on purpose (RFC 6838's top-level "text", and structured
+# text): where audio is expected, such a body is refused unless its first bytes are audio
+# (core.audio_sniff), since a misconfigured server may still label an MP3 text/plain.
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 
 @dataclass
@@ -88,6 +93,7 @@ class _Job:
     part: Path = field(init=False)
     range_ok: bool = True
     validator: str | None = None
+    content_type: str = ""  # of the last answer, without parameters
 
     def __post_init__(self) -> None:
         self.part = self.dest.with_name(self.dest.name + ".part")
@@ -173,8 +179,9 @@ async def _receive(job: _Job, response: httpx.Response, offset: int) -> Download
     job.validator = (etag if etag and not etag.startswith("W/")
                      else response.headers.get("last-modified"))
     content_type = response.headers.get("content-type", "")
-    if job.expect == "audio" and content_type.lower().startswith(_HTML_TYPES):
-        raise not_audio(job.url, f" ({content_type.split(';')[0].strip()})")
+    job.content_type = content_type.split(";")[0].strip().lower()
+    if job.expect == "audio" and job.content_type.startswith(_HTML_TYPES):
+        raise not_audio(job.url, f" ({job.content_type})")
     if job.max_bytes is not None:
         check_size(total, job.max_bytes, job.url, _FILE_LIMIT_HINT)
     if total is not None:
@@ -213,6 +220,9 @@ def _flush(job: _Job, out: IO[bytes], pending: bytearray, done: int, total: int 
         head = bytes(pending[:512]).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
         if head.startswith((b"<!doctype html", b"<html")):
             raise not_audio(job.url, "")
+        if job.content_type.startswith(_TEXT_TYPES) and not head.startswith(b"#extm3u") \
+                and extension_from_header(bytes(pending[:HEADER_BYTES])) is None:
+            raise not_audio(job.url, f" ({job.content_type})", "text")
     out.write(pending)
     done += len(pending)
     pending.clear()

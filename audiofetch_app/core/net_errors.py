@@ -68,9 +68,10 @@ class DiskError(NetError):
     """A downloaded file could not be written to disk."""
 
 
-def not_audio(url: str, kind: str) -> NotAudioError:
-    """The error for a web page where audio was expected; `kind` is "" or " (text/html)"."""
-    return NotAudioError(f"Expected audio from {show_url(url)} but the server sent a web page"
+def not_audio(url: str, kind: str, what: str = "a web page") -> NotAudioError:
+    """The error for a web page (or `what` else) where audio was expected; `kind` is "" or
+    " (text/html)"."""
+    return NotAudioError(f"Expected audio from {show_url(url)} but the server sent {what}"
                          f"{kind}.")
 
 
