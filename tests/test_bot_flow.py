@@ -122,6 +122,40 @@ async def test_a_delivery_that_stopped_sends_only_what_was_not_sent(
     assert runtime.jobs.list()[0].state == JobState.DONE
 
 
+async def test_a_delivery_that_gave_up_can_be_sent_again_from_the_chat(
+        bot_env, http_server, tones) -> None:
+    """The status of a delivery that gave up carries "Send again": pressed, only what was
+    not sent goes, without waiting for the bot to restart; pressed once more, nothing."""
+    import dataclasses
+
+    from tests.test_bot import serve_page
+
+    runtime, world, runner = bot_env
+    runner.bot.sleep = _no_wait
+    world.cut_uploads(0.5, times=delivery_mod.UPLOAD_ATTEMPTS, name="11 - ")
+    await world.write(BOB, serve_page(http_server, tones, 12))
+    card = await until(lambda: last(world, BOB.user_id, "message"), what="the card")
+    await world.press(BOB, card, card.button_data[0])
+    status = await until(lambda: status_of(world, BOB.user_id), what="the status")
+    await until(lambda: "Not sent:" in world.text_of(BOB.user_id, status.message_id), 120,
+                "the delivery to give up")
+    gave_up = [e for e in world.edits_of(BOB.user_id, status.message_id)
+               if "Not sent:" in e.text][-1]
+    shown = dataclasses.replace(status, buttons=gave_up.buttons)
+    assert shown.button_texts == ["Send again"]
+    assert len(world.in_chat(BOB.user_id, "audio")) == 10  # the first album went out
+    await world.press(BOB, shown, shown.button_data[0])
+    await until(lambda: len(world.in_chat(BOB.user_id, "audio")) == 12, 60, "the rest")
+    await until(lambda: "10 sent before, not again." in
+                world.text_of(BOB.user_id, status.message_id), what="the final status")
+    assert [a.audio.title for a in world.in_chat(BOB.user_id, "audio")] == [
+        f"Story {n}" for n in range(12)]
+    query = await world.press(BOB, shown, shown.button_data[0])
+    await until(lambda: (query, "It was sent.") in world.answers, 30, "the answer")
+    assert len(world.in_chat(BOB.user_id, "audio")) == 12
+    assert runtime.jobs.list()[0].state == JobState.DONE
+
+
 async def test_files_over_the_bot_limit_are_not_attempted(
         bot_env, http_server, tones, monkeypatch: pytest.MonkeyPatch) -> None:
     runtime, world, _ = bot_env

@@ -62,6 +62,11 @@ def cancel_keyboard(job_id: str) -> Keyboard:
     return [[InlineButton("Cancel", f"c:{job_id}".encode())]]
 
 
+def send_again_keyboard(job_id: str) -> Keyboard:
+    """Under a delivery that gave up: send what was not sent yet, now."""
+    return [[InlineButton("Send again", f"r:{job_id}".encode())]]
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"

@@ -180,6 +180,8 @@ class TelegramBot:
         what, _, rest = query.data.decode("utf-8", "replace").partition(":")
         if what == "c":
             await self._answer(query, await self.cancel(rest, query.sender))
+        elif what == "r":
+            await self._answer(query, await self.send_again(rest, query.sender))
         elif what == "o":
             token, _, choice = rest.partition(":")
             offer = self.offers.get(token)
@@ -259,6 +261,25 @@ class TelegramBot:
             self._on_job_event(JobEvent("updated", current))
         return job
 
+    async def send_again(self, job_id: str, sender: Sender) -> str:
+        """Send a finished job's files that a delivery gave up on (those sent before are not
+        sent again); the answer's words."""
+        record = self.followed.get(job_id) or await self.ledger.get(job_id)
+        if record is None or record.user_id != sender.user_id:
+            return "That is not one of your jobs."
+        job = self.runtime.jobs.get(job_id)
+        if job is None:
+            return "That job is gone."
+        if job.id in self.deliveries:
+            return "It is being sent."
+        if record.delivered:
+            return "It was sent."
+        if job.state != JobState.DONE:
+            return f"It is {job.state.value}; there is nothing to send."
+        self.followed[job.id] = record
+        self._deliver(record, job)
+        return "Sending again…"
+
     async def cancel(self, job_id: str, sender: Sender) -> str:
         """Stop a bot job (download or sending) for the person who may; the answer's words."""
         record = self.followed.get(job_id) or await self.ledger.get(job_id)
@@ -313,7 +334,8 @@ class TelegramBot:
                 raise
             except (DeliveryFailed, TelegramError, OSError) as exc:
                 log.warning("Telegram bot: could not send job %s: %s", job.id, exc)
-                self.board.show(chat, message, f"{title}\nNot sent: {exc}")
+                self.board.show(chat, message, f"{title}\nNot sent: {exc}",
+                                offers.send_again_keyboard(job.id))
                 return
             record.delivered = True
             await self.ledger.set_delivered(job.id)
