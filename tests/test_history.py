@@ -248,3 +248,25 @@ async def test_damaged_archive_says_so_and_restore_puts_it_back(tmp_path: Path) 
     manager = await _manager(store, tmp_path)
     assert manager.count() == 40
     await manager.close()
+
+
+async def test_delete_with_files_leaves_what_an_archived_job_lists(tmp_path: Path) -> None:
+    """An old finished job, long moved to the archive, lists a file a newer job lists too:
+    deleting the newer one with its files leaves that file, removes its own."""
+    shared, own = tmp_path / "out" / "shared.mp3", tmp_path / "out" / "own.mp3"
+    shared.parent.mkdir()
+    shared.write_bytes(b"old")
+    own.write_bytes(b"new")
+    records = _records(40, seed=3)
+    oldest = min(records, key=lambda r: r["created_at"])
+    oldest.update(state="done", files=[str(shared)], output_path=str(shared))
+    newest = max(records, key=lambda r: r["created_at"])
+    newest.update(state="done", files=[str(shared), str(own)], output_path=str(tmp_path / "out"))
+    store = Store(tmp_path / "db.json")
+    store.run(lambda db: db.table(JOBS).insert_multiple(records))
+    manager = await _manager(store, tmp_path)
+    assert oldest["id"] not in manager._jobs and newest["id"] in manager._jobs  # archived, hot
+    assert await manager.deletable_files(newest["id"]) == [own]
+    await manager.delete(newest["id"], with_files=True)
+    assert shared.read_bytes() == b"old" and not own.exists()
+    await manager.close()

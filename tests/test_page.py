@@ -127,6 +127,26 @@ async def test_delete_with_files_takes_only_that_jobs_files_from_a_shared_folder
     assert not folder.exists()  # only AudioFetch's archive was left, so the folder went
 
 
+async def test_delete_with_files_leaves_a_file_another_job_saved_again(
+        runtime, http_server, mp3: bytes, tmp_path: Path) -> None:
+    """A file deleted by hand and saved again by a later job under the same name is that
+    job's now: deleting the first job with its files leaves it (a new user's trial)."""
+    url = serve_site(http_server, mp3)
+    out = {"zip": False, "name": "Road Trip", "output_dir": str(tmp_path / "o")}
+    tracks = track_dicts((await sources.preview(runtime, url, KIND)).tracks)
+    first = await _run(runtime, url, tracks=tracks[:1], **out)
+    saved = Path(first.files[0])
+    saved.unlink()  # by hand
+    second = await _run(runtime, url, tracks=tracks[:1], **out)
+    assert second.state == JobState.DONE and second.files == [str(saved)] and saved.exists()
+    assert await runtime.jobs.deletable_files(first.id) == []  # what the dialog lists
+    await runtime.jobs.delete(first.id, with_files=True)
+    assert saved.read_bytes()  # the second job's file stayed
+    assert await runtime.jobs.deletable_files(second.id) == [saved]
+    await runtime.jobs.delete(second.id, with_files=True)
+    assert not saved.parent.exists()
+
+
 async def test_failed_tracks_are_listed_and_the_rest_kept(runtime, http_server,
                                                           mp3: bytes) -> None:
     url = serve_site(http_server, mp3, broken=True)

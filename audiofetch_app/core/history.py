@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from audiofetch_app.core.history_archive import Archive, Entry
-from audiofetch_app.core.job_files import read_manifest, upsert_jobs
+from audiofetch_app.core.job_files import read_manifest, saved_paths, upsert_jobs
 from audiofetch_app.core.job_record import ACTIVE_STATES, Job, JobState
-from audiofetch_app.core.store import JOBS, Store
+from audiofetch_app.core.store import JOBS, Store, read_database
 
 log = logging.getLogger("audiofetch_app.core.jobs")
 
@@ -59,6 +59,39 @@ class JobHistory:
             listed = read_manifest(self.manifest_path(job.id))
             job.files = list(dict.fromkeys(job.files + listed))
         return job
+
+    async def deletable(self, job: Job) -> list[Path]:
+        """What deleting `job` with its files removes: `job_files.saved_paths` of it, less any
+        path another job, hot or archived, lists as its own file or output (a file saved
+        again under a name a deleted one had, a track two page jobs saved to one folder).
+        Reads every archive part, in a worker thread: for an explicit delete only."""
+        job = self.whole(job.copy()) or job
+        mine = saved_paths(job.files, job.output_path)
+        if not mine:
+            return []
+        others = [j.copy() for j in self.hot.values() if j.id != job.id]
+        parts = [self.archive.part_path(seq)
+                 for seq in sorted({entry[4] for entry in self.archive.by_id.values()})]
+        taken = await asyncio.to_thread(self._listed, {str(p) for p in mine}, job.id, others,
+                                        parts)
+        return [path for path in mine if str(path) not in taken]
+
+    def _listed(self, wanted: set[str], job_id: str, hot: list[Job],
+                parts: list[Path]) -> set[str]:
+        """Which of `wanted` the other jobs list (blocking)."""
+        taken: set[str] = set()
+
+        def look(other: Job) -> None:
+            whole = self.whole(other) or other
+            taken.update(wanted.intersection([*whole.files, whole.output_path or ""]))
+
+        for other in hot:
+            look(other)
+        for part in parts:
+            for doc in read_database(part).get(JOBS, {}).values():
+                if doc.get("id") not in (None, job_id):
+                    look(Job.from_dict(doc))
+        return taken
 
     async def write(self, jobs: list[Job]) -> None:
         """Save these hot jobs with one write of the hot file."""

@@ -44,10 +44,11 @@ def saved_paths(files: Iterable[str], output_path: str | None) -> list[Path]:
     return [path for path in dict.fromkeys(paths) if not path.is_dir()]
 
 
-def remove_saved(files: Iterable[str], output_path: str | None) -> None:
-    """Remove `saved_paths(files, output_path)`; then the output folder too, if nothing is
-    left in it but AudioFetch's own bookkeeping (a page folder's archive of saved tracks)."""
-    remove_paths(saved_paths(files, output_path))
+def remove_saved(paths: Iterable[Path], output_path: str | None) -> None:
+    """Remove `paths` (a job's `saved_paths`, less those other jobs list); then the output
+    folder too, if nothing is left in it but AudioFetch's own bookkeeping (a page folder's
+    archive of saved tracks)."""
+    remove_paths(paths)
     folder = Path(output_path) if output_path else None
     if folder is None or not folder.is_dir() or folder.is_symlink():
         return

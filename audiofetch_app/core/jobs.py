@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from audiofetch_app.core.job_context import (
     is_expected,
     user_message,
 )
+from audiofetch_app.core.job_events import JobEvents
 from audiofetch_app.core.job_files import remove_paths, remove_saved
 from audiofetch_app.core.job_record import ACTIVE_STATES, RESUMABLE_STATES, Job, JobEvent, JobState
 from audiofetch_app.core.logs import current_job_id
@@ -41,7 +42,7 @@ FLUSH_INTERVAL = 1.0  # seconds between writes of progress counters to disk
 INTERRUPTED_MESSAGE = "AudioFetch was closed before this job finished; resume it to continue."
 
 
-class JobManager:
+class JobManager(JobEvents):
     """Owns every job. Runs at most `max_running` at once; everything else waits in order."""
 
     def __init__(self, store: Store, settings: SettingsService | None = None,
@@ -61,7 +62,7 @@ class JobManager:
         self._done_events: dict[str, asyncio.Event] = {}
         self._cancel_requested: set[str] = set()
         self._dirty: set[str] = set()
-        self._listeners: list[Callable[[JobEvent], None]] = []
+        JobEvents.__init__(self)
         self._flusher: asyncio.Task[None] | None = None
         self._wakeups: dict[str, asyncio.TimerHandle] = {}
         self._background: set[asyncio.Task[Any]] = set()
@@ -143,26 +144,6 @@ class JobManager:
     def count(self) -> int:
         return self._history.count()
 
-    # -- events -----------------------------------------------------------------------------
-
-    def subscribe(self, listener: Callable[[JobEvent], None]) -> Callable[[], None]:
-        """Call `listener` on the event loop for every job event; returns the unsubscribe."""
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return unsubscribe
-
-    def _emit(self, type_: str, job: Job) -> None:
-        event = JobEvent(type_, job.copy())
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a broken listener must not break a download
-                log.exception("A job event listener failed")
-
     # -- actions ----------------------------------------------------------------------------
 
     async def submit(self, kind: str, url: str, options: dict[str, Any] | None = None,
@@ -228,10 +209,15 @@ class JobManager:
             await self.cancel(job_id)
         whole = self._history.whole(job.copy()) or job
         if with_files:
-            await asyncio.to_thread(remove_saved, whole.files, whole.output_path)
+            doomed = await self._history.deletable(whole)
+            await asyncio.to_thread(remove_saved, doomed, whole.output_path)
         self._dirty.discard(job_id)
         await self._history.remove(job_id)
         self._emit("removed", job)
+
+    async def deletable_files(self, job_id: str) -> list[Path]:
+        """What `delete(job_id, with_files=True)` would remove (JobHistory.deletable)."""
+        return await self._history.deletable(self._require(job_id))
 
     async def wait(self, job_id: str) -> Job:
         """Wait until the job is no longer queued or running, and return it."""

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from nicegui import background_tasks, ui
 
-from audiofetch_app.core.job_files import saved_paths
 from audiofetch_app.core.job_record import ACTIVE_STATES, RESUMABLE_STATES, Job, JobState
 from audiofetch_app.core.jobs import JobError, JobEvent, JobManager
 from audiofetch_app.core.units import describe_progress, human_bytes
@@ -257,12 +256,15 @@ class JobsView:
             with self.container:
                 ui.notify(str(exc).strip("'\""), type="warning")
 
-    def confirm_delete_files(self, job_id: str) -> None:
+    async def confirm_delete_files(self, job_id: str) -> None:
         """Ask before files go: the dialog names the job and every file, with its size."""
         job = self.manager.get(job_id)
         if job is None:
             return
-        paths = saved_paths(job.files, job.output_path)  # what the delete will remove
+        try:  # what the delete will remove: not a file another job lists as its own
+            paths = await self.manager.deletable_files(job_id)
+        except KeyError:
+            return
         found = [(str(p), _size(p)) for p in paths]
         found = [(p, size) for p, size in found if size is not None]
         with self.container, ui.dialog() as dialog, ui.card().classes("delete-confirm"):
