@@ -23,7 +23,7 @@ from typing import Any
 from audiofetch_app.core.history_archive import Archive, Entry
 from audiofetch_app.core.job_files import read_manifest, saved_paths, upsert_jobs
 from audiofetch_app.core.job_record import ACTIVE_STATES, Job, JobState
-from audiofetch_app.core.store import JOBS, Store, read_database
+from audiofetch_app.core.store import JOBS, Store, StoreError, parse_database
 
 log = logging.getLogger("audiofetch_app.core.jobs")
 
@@ -81,16 +81,24 @@ class JobHistory:
         """Which of `wanted` the other jobs list (blocking)."""
         taken: set[str] = set()
 
-        def look(other: Job) -> None:
-            whole = self.whole(other) or other
-            taken.update(wanted.intersection([*whole.files, whole.output_path or ""]))
+        def look(other_id: str, files: list[str], output: str | None, manifest: bool) -> None:
+            listed = [*files, output or ""]
+            if manifest:
+                listed += read_manifest(self.manifest_path(other_id))
+            taken.update(wanted.intersection(listed))
 
         for other in hot:
-            look(other)
-        for part in parts:
-            for doc in read_database(part).get(JOBS, {}).values():
+            look(other.id, other.files, other.output_path, bool(other.detail.get("manifest")))
+        for part in parts:  # as stored (100,000 records made into Jobs take seconds), and
+            # only read: read_database would also keep a good copy of each, with an fsync.
+            try:
+                tables = parse_database(part.read_bytes(), part)
+            except (OSError, StoreError):
+                continue  # an archive part gone or damaged meanwhile lists nothing here
+            for doc in tables.get(JOBS, {}).values():
                 if doc.get("id") not in (None, job_id):
-                    look(Job.from_dict(doc))
+                    look(doc["id"], doc.get("files") or [], doc.get("output_path"),
+                         bool((doc.get("detail") or {}).get("manifest")))
         return taken
 
     async def write(self, jobs: list[Job]) -> None:
