@@ -86,6 +86,38 @@ def test_get_refuses_bad_urls(tmp_path: Path) -> None:
     assert result.returncode == 2 and "http" in result.stderr
 
 
+@pytest.mark.parametrize(("url", "sentence"), [
+    ("http://[::1", "'http://[::1' is not a web address AudioFetch can read."),  # RFC 3986 §3.2.2
+    ("http://127.0.0.1:99999/x.mp3",  # RFC 3986 §3.2.3, TCP ports are 16 bits
+     "'http://127.0.0.1:99999/x.mp3' is not a web address AudioFetch can read."),
+    ("http://:80/x.mp3", "'http://:80/x.mp3' is not a complete web address."),
+])
+def test_unreadable_addresses_are_one_sentence_before_any_job(
+        tmp_path: Path, url: str, sentence: str) -> None:
+    for command in (("get", url), ("page", url, "--list"), ("page", url)):
+        result = run_cli(*command, home=tmp_path / "home")
+        assert (result.returncode, result.stderr.strip()) == (2, sentence), command
+    assert run_cli("jobs", "list", "--json", home=tmp_path / "home").stdout.strip() == "[]"
+
+
+def test_numbers_and_targets_out_of_their_range_are_usage_errors(tmp_path: Path) -> None:
+    port = run_cli("serve", "--port", "99999", home=tmp_path)
+    assert port.returncode == 2 and "give a whole number from 1 to 65535" in port.stderr
+    assert "Traceback" not in port.stderr
+    limit = run_cli("jobs", "list", "--limit", "0", home=tmp_path)
+    assert limit.returncode == 2 and "at least 1" in limit.stderr
+    assert run_cli("jobs", "list", "--state", "failed", home=tmp_path).stdout.strip() == \
+        "No jobs match."
+    empty = run_cli("get", "http://127.0.0.1:9/a.mp3", "--target", "", home=tmp_path)
+    assert (empty.returncode, empty.stderr.strip()) == (2, (
+        "Give --target an address (a folder or s3://bucket/folder), or leave it out for the "
+        "download folder."))
+    gone = tmp_path / "unplugged" / "Music"
+    missing = run_cli("get", "http://127.0.0.1:9/a.mp3", "--target", str(gone), home=tmp_path)
+    assert (missing.returncode, missing.stderr.strip()) == (
+        2, f"The folder {gone} cannot be reached; is the drive or share connected?")
+
+
 def test_an_output_folder_whose_parent_is_missing_is_refused_not_made(
         tmp_path: Path, http_server, tone: bytes) -> None:
     """A missing parent is an unplugged drive or share more often than a wish for a new

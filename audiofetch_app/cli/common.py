@@ -144,6 +144,9 @@ def target_spec(args: argparse.Namespace, ask_secret: Callable[[str], str] | Non
     (`sources.submit` checks it); JobError when the address is no kind's."""
     address = getattr(args, "target", None)
     output = getattr(args, "output", None)
+    if address is not None and not address.strip():  # as `-o ""`: never a quiet default
+        raise JobError("Give --target an address (a folder or s3://bucket/folder), or leave "
+                       "it out for the download folder.")
     if address and output:
         raise JobError("Choose -o DIR or --target ADDRESS, not both.")
     if output:
@@ -174,7 +177,7 @@ def ask_secret(label: str) -> str:
 
 def download_target(args: argparse.Namespace) -> dict[str, Any] | None:
     """`--target ADDRESS` of get, page and space (`-o DIR` is their output_dir)."""
-    return target_spec(args, ask_secret) if getattr(args, "target", None) else None
+    return target_spec(args, ask_secret) if getattr(args, "target", None) is not None else None
 
 
 def max_filesize(args: argparse.Namespace) -> int | None:

@@ -46,7 +46,7 @@ async def _here(runtime: Runtime, args: argparse.Namespace) -> int:
         states = getattr(args, "state", None)
         return _print_jobs(runtime.jobs.list(
             states=[JobState(s) for s in states] if states else None,
-            limit=getattr(args, "limit", 50)), getattr(args, "json", False))
+            limit=getattr(args, "limit", 50)), getattr(args, "json", False), bool(states))
     job = runtime.jobs.get(args.job_id)
     if job is None:
         print(f"There is no job {args.job_id}.", file=sys.stderr)
@@ -67,7 +67,7 @@ async def _in_app(app, args: argparse.Namespace) -> int:  # app: cli.remote.Remo
         if action == "list":
             return _print_jobs(await app.jobs(getattr(args, "state", None),
                                               getattr(args, "limit", 50)),
-                               getattr(args, "json", False))
+                               getattr(args, "json", False), bool(getattr(args, "state", None)))
         if action == "delete":
             await app.delete(args.job_id, args.files)
             print(f"Deleted job {args.job_id}.")
@@ -80,14 +80,14 @@ async def _in_app(app, args: argparse.Namespace) -> int:  # app: cli.remote.Remo
     return code
 
 
-def _print_jobs(jobs: list[Job], as_json: bool) -> int:
+def _print_jobs(jobs: list[Job], as_json: bool, filtered: bool = False) -> int:
     from audiofetch_app.core.units import describe_progress as describe
 
     if as_json:
         print(json.dumps([j.to_dict() for j in jobs], indent=2))
         return EXIT_OK
     if not jobs:
-        print("No jobs yet.")
+        print("No jobs match." if filtered else "No jobs yet.")
         return EXIT_OK
     for job in jobs:
         when = datetime.fromtimestamp(job.created_at).strftime("%Y-%m-%d %H:%M")

@@ -22,6 +22,21 @@ def folder(value: str) -> Path:
     return Path(value)
 
 
+def number(low: int, high: int | None = None):
+    """An argparse type for a whole number from `low` to `high` (no upper bound if None)."""
+    def parse(value: str) -> int:
+        try:
+            found = int(value)
+        except ValueError:
+            found = None
+        if found is None or found < low or (high is not None and found > high):
+            raise argparse.ArgumentTypeError(
+                f"give a whole number from {low} to {high}" if high is not None else
+                f"give a whole number of at least {low}")
+        return found
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="audiofetch",
@@ -38,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on; anything but loopback (e.g. 0.0.0.0 for "
                             "the LAN) needs a password")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--port", type=number(1, 65535), default=8765)
     serve.add_argument("--password-file", type=Path,
                        help="file whose first line is the LAN password (or set "
                             "AUDIOFETCH_PASSWORD); kept only as a Scrypt hash")
@@ -107,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--state", action="append",
                          choices=["queued", "running", "done", "failed", "cancelled",
                                   "interrupted"])
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=number(1), default=50)
     listing.add_argument("--json", action="store_true")
     for action, text in (("resume", "resume or retry a job here, with progress"),
                          ("retry", "same as resume")):

@@ -162,7 +162,7 @@ def recognise(url: str, kind: str = "auto") -> Link:
     """The link as its source sees it: for "auto", the highest-priority source that claims
     `url`; else the source for `kind`. JobError with a sentence when none can take it."""
     if kind == "auto":
-        claims = [s for s in _sources.values() if s.matches and s.link and s.matches(url)]
+        claims = [s for s in _sources.values() if s.matches and s.link and _claims(s, url)]
         if not claims:
             raise JobError("AudioFetch cannot download that link; paste an X Space, a web "
                            "page with audio, or a link to an audio file (http or https).")
@@ -178,7 +178,16 @@ def recognise(url: str, kind: str = "auto") -> Link:
     return source.link(url)
 
 
+def _claims(source: Source, url: str) -> bool:
+    """`source.matches(url)`, where a URL no parser can read is nobody's (urllib raises
+    ValueError for "http://[::1" or a port over 65535)."""
+    try:
+        return bool(source.matches and source.matches(url))
+    except ValueError:
+        return False
+
+
 def detect_kind(url: str) -> str | None:
     """The kind that claims `url` with the highest priority, or None."""
-    claims = [s for s in _sources.values() if s.matches and s.matches(url)]
+    claims = [s for s in _sources.values() if s.matches and _claims(s, url)]
     return max(claims, key=lambda s: s.priority).kind if claims else None

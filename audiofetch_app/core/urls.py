@@ -29,11 +29,17 @@ def check_url(url: str) -> str:
     """`url` without surrounding space if it is a complete http(s) address; JobError (one
     sentence a person understands) otherwise."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when it is not a number from 0 to 65535
+    except ValueError:  # "http://[::1": an address urllib cannot read (RFC 3986 §3.2.2)
+        raise JobError(f"{url!r} is not a web address AudioFetch can read.") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise JobError("Only http:// and https:// links can be downloaded.")
-    if not parts.netloc:
+    if not parts.hostname:
         raise JobError(f"{url!r} is not a complete web address.")
+    if port == 0:
+        raise JobError(f"{url!r} names port 0, which no server listens on.")
     return url
 
 

@@ -75,8 +75,11 @@ async def submit(runtime: Runtime, url: str, kind: str = "auto",
     typed = options_for(link.kind, options)
     if not title and source.title:
         title = source.title(link)
-    if typed.output_dir:  # said now, not when the job runs: a missing drive, a file
-        await asyncio.to_thread(targets.check_folder, Path(typed.output_dir).expanduser())
+    folder = typed.output_dir
+    if not folder and typed.target is not None and targets.is_local(typed.target):
+        folder = typed.target.get("path")
+    if folder:  # said now, not when the job runs: a missing drive, a file in its place
+        await asyncio.to_thread(targets.check_folder, Path(folder).expanduser())
     if typed.target is not None:  # the secret moves into the vault; the spec names it
         typed.target = await asyncio.to_thread(
             targets.check_spec, typed.target, runtime.settings.get().download_path(),
