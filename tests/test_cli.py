@@ -262,3 +262,31 @@ def test_ctrl_c_names_the_job_to_resume_and_resume_finishes_it(
     resumed = run_cli("jobs", "resume", job_id, home=home)
     assert resumed.returncode == 0, resumed.stderr
     assert (out / "slow.mp3").read_bytes() == body
+
+
+def test_page_tracks_chooses_by_list_number_and_files_keep_their_page_numbers(
+        tmp_path: Path, http_server, tone: bytes) -> None:
+    """`page --tracks 2,4-5` saves those tracks, numbered by their place on the page (as
+    --list shows them), so a second choice into the same folder never reuses a number."""
+    links = "".join(f'<a href="/t/{n}.mp3">Track {n}</a>' for n in range(1, 6))
+    http_server.add("/five", f"<html><head><title>Five</title></head><body>{links}</body>"
+                    "</html>", content_type="text/html")
+    for n in range(1, 6):
+        http_server.add(f"/t/{n}.mp3", tone, content_type="audio/mpeg")
+    url, home, out = http_server.url_for("/five"), tmp_path / "home", tmp_path / "o"
+    listed = run_cli("page", url, "--list", home=home)
+    assert [line.split()[0] for line in listed.stdout.splitlines()[1::2]] == [
+        "1", "2", "3", "4", "5"]
+    first = run_cli("page", url, "--no-zip", "--tracks", "2,4-5", "-o", str(out), home=home)
+    assert first.returncode == 0, first.stderr
+    second = run_cli("page", url, "--no-zip", "--tracks", "1", "-o", str(out), home=home)
+    assert second.returncode == 0, second.stderr
+    assert sorted(p.name for p in (out / "Five").glob("*.mp3")) == [
+        "01 - Track 1.mp3", "02 - Track 2.mp3", "04 - Track 4.mp3", "05 - Track 5.mp3"]
+    assert "/t/3.mp3" not in http_server.hits
+    wrong = run_cli("page", url, "--tracks", "2,7", home=home)
+    assert (wrong.returncode, wrong.stderr.strip()) == (
+        2, "--tracks: 7 is not among the page's tracks (1 to 5; see --list).")
+    odd = run_cli("page", url, "--tracks", "two", home=home)
+    assert (odd.returncode, odd.stderr.strip()) == (
+        2, "--tracks: “two” is not a track number or a range like 3-5.")

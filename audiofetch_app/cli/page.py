@@ -40,6 +40,45 @@ async def list_tracks(url: str, kind: str, options) -> int:
     return EXIT_OK
 
 
+def track_numbers(text: str, count: int) -> list[int]:
+    """`1,3-5` as [1, 3, 4, 5] (page order, each once), for a page of `count` tracks;
+    JobError with one sentence for anything else."""
+    chosen: set[int] = set()
+    for piece in text.replace(" ", "").split(","):
+        first, dash, last = piece.partition("-")
+        try:
+            low, high = int(first), int(last if dash else first)
+        except ValueError:
+            raise JobError(f"--tracks: “{piece}” is not a track number or a range like "
+                           "3-5.") from None
+        if not 1 <= low <= high <= count:
+            raise JobError(f"--tracks: {piece} is not among the page's tracks (1 to "
+                           f"{count}; see --list).")
+        chosen.update(range(low, high + 1))
+    return sorted(chosen)
+
+
+async def choose_tracks(url: str, kind: str, options, text: str
+                        ) -> tuple[list[dict], str] | int:
+    """The tracks `--tracks` names, as the job's `tracks` option, and the page's title; an
+    exit code after saying why not."""
+    from audiofetch_app import sources
+    from audiofetch_app.sources.page.options import track_dicts
+
+    try:
+        found = await sources.preview(None, url, kind, options)
+    except (JobError, net.NetError) as exc:  # as --list says it
+        print(str(exc), file=sys.stderr)
+        return EXIT_FAILED
+    tracks = getattr(found, "tracks", [])
+    try:
+        numbers = track_numbers(text, len(tracks))
+    except JobError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    return track_dicts([tracks[n - 1] for n in numbers]), found.title
+
+
 REFUSED_HINT = "if the site needs a login, try again with --cookies FILE from your browser."
 
 
@@ -59,6 +98,12 @@ async def page_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.list:
         return await list_tracks(link.url, link.kind, options)
+    if args.tracks is not None:
+        chosen = await choose_tracks(link.url, link.kind, options, args.tracks)
+        if isinstance(chosen, int):
+            return chosen
+        options.tracks, title = chosen
+        options.name = options.name or title  # the page is not read again: keep its title
     where = await open_or_reach(args)
     if where is None:
         return EXIT_FAILED

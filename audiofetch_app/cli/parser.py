@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     page.add_argument("--zip", action=argparse.BooleanOptionalAction, default=None,
                       help="one ZIP (default) or a folder of files")
     page.add_argument("--list", action="store_true", help="print the tracks, download nothing")
+    page.add_argument("--tracks", metavar="NUMBERS",
+                      help="only these tracks, by their numbers in --list: 1,3-5 (default all)")
     page.add_argument("--cookies", type=Path, help="a Netscape cookies.txt for the site")
 
     _add_telegram(sub.add_parser("telegram", help="Telegram login, sessions, sources and sync"))

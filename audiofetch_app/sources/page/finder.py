@@ -19,7 +19,7 @@ from audiofetch_app.core.urls import title_from_url
 from audiofetch_app.sources.page import detect, reader, seen
 from audiofetch_app.sources.page.document import page_title
 from audiofetch_app.sources.page.options import PageOptions
-from audiofetch_app.sources.page.tracks import Track
+from audiofetch_app.sources.page.tracks import Track, numbered
 
 __all__ = ["MAX_PAGE_BYTES", "FoundPage", "PagePreview", "check_plugin", "find_tracks",
            "find_with_seen", "page_title", "preview"]
@@ -139,7 +139,9 @@ async def find_with_seen(client: httpx.AsyncClient, url: str, plugin: str | None
     wall, a player built by JavaScript) still gives the browser's tracks; the page's title
     is then `title` (the browser tab's)."""
     if not browser:
-        return await find_tracks(client, url, plugin)
+        page = await find_tracks(client, url, plugin)
+        numbered(page.tracks)
+        return page
     try:
         page = await find_tracks(client, url, plugin)
     except (JobError, NetError) as exc:
@@ -147,9 +149,9 @@ async def find_with_seen(client: httpx.AsyncClient, url: str, plugin: str | None
         if not tracks:
             raise
         log.info("%s: %s; using what the browser saw", url, exc)
-        return FoundPage(url, title or title_from_url(url), tracks)
-    return FoundPage(page.url, page.title or title or "", seen.merge(page.tracks, browser),
-                     page.truncated)
+        return FoundPage(url, title or title_from_url(url), numbered(tracks))
+    return FoundPage(page.url, page.title or title or "",
+                     numbered(seen.merge(page.tracks, browser)), page.truncated)
 
 
 async def preview(found: Link, options: PageOptions, services: Services | None = None

@@ -31,14 +31,17 @@ STREAM_RESUMES = 5  # a streamed track may be cut and continued this many times
 
 
 def track_names(tracks: list[Track], template: str, album: str) -> list[str]:
-    """`NN - Title.ext` for each track, numbered in page order, unique and safe."""
-    width = max(2, len(str(len(tracks))))
+    """`NN - Title.ext` for each track, unique and safe. NN is the track's place on the page
+    (`Track.position`), so the tracks two runs chose from one page never share a number;
+    tracks without one (jobs of older versions) are numbered in the order given."""
+    numbers = [track.position or n for n, track in enumerate(tracks, start=1)]
+    width = max(2, len(str(max(numbers, default=0))))
     template = template.replace("{n:02d}", f"{{n:0{width}d}}")
     names: list[str] = []
     seen: set[str] = set()
-    for n, track in enumerate(tracks, start=1):
+    for number, track in zip(numbers, tracks, strict=True):
         title = track.title or title_from_url(track.url)
-        name = render_template(template, {"n": n, "title": title, "album": album},
+        name = render_template(template, {"n": number, "title": title, "album": album},
                                ext=planned_extension(track)).replace("/", "_")
         stem, dot, ext = name.rpartition(".")
         candidate, k = name, 2
