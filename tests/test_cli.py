@@ -290,3 +290,21 @@ def test_page_tracks_chooses_by_list_number_and_files_keep_their_page_numbers(
     odd = run_cli("page", url, "--tracks", "two", home=home)
     assert (odd.returncode, odd.stderr.strip()) == (
         2, "--tracks: “two” is not a track number or a range like 3-5.")
+
+
+def test_progress_lines_say_what_a_job_waits_for() -> None:
+    """A job that waits (X's 404 after a Space ends, a Telegram FLOOD_WAIT) says so on the
+    terminal, on a line of its own when nothing else is known yet."""
+    import io
+
+    from audiofetch_app.cli.progress import ProgressPrinter
+    from audiofetch_app.core.job_record import Job, JobState
+
+    out = io.StringIO()
+    printer = ProgressPrinter(out)
+    waiting = Job(kind="space", url="https://x.com/i/spaces/1", state=JobState.RUNNING,
+                  status="The replay playlist is not there yet (X answered 404); trying "
+                         "again in 8 s.")
+    printer.update(waiting)
+    printer.finish()
+    assert out.getvalue() == f"{waiting.status}\n"

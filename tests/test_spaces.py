@@ -315,6 +315,11 @@ async def test_a_replay_that_stays_gone_ends_with_the_sentence(
     monkeypatch.setattr(recorder, "GONE_WAITS", (0.01, 0.01, 0.01))
     fake_x.add_space(FakeSpace("1StayAbcdEfgh", chunks=4))
     fake_x.gone_for("1StayAbcdEfgh", 1000, "replay")
+    said: list[str] = []  # the waits are said as the job's status, never silent
+    unsubscribe = runtime.jobs.subscribe(lambda event: said.append(event.job.status))
     job = await _download(runtime, fake_x, "1StayAbcdEfgh")
+    unsubscribe()
     assert job.state == JobState.FAILED
     assert "nothing is there; the link may be wrong or expired" in job.error
+    assert "The replay playlist is not there yet (X answered 404); trying again in 0.01 s." \
+        in said and job.status == ""

@@ -32,9 +32,9 @@ class ProgressPrinter:
         self._last = now
         self._unshown = None
         fraction = job.progress
+        text = "  ".join(part for part in (describe(job), job.status) if part)  # a wait says so
         if self.tty:
             width = shutil.get_terminal_size((80, 20)).columns
-            text = describe(job)
             bar_width = max(10, min(40, width - len(text) - 10))
             filled = int(bar_width * (fraction or 0))
             pct = f"{fraction * 100:5.1f}%" if fraction is not None else "  ...."
@@ -43,7 +43,7 @@ class ProgressPrinter:
             self._drawn = True
         else:
             pct = f"{fraction * 100:.0f}% " if fraction is not None else ""
-            line = f"{pct}{describe(job)}".strip()
+            line = f"{pct}{text}".strip()
             if not line:  # nothing known yet (a job still starting): no empty line
                 return
             self.stream.write(f"{line}\n")

@@ -27,18 +27,27 @@ T = TypeVar("T")
 LIVE_POLL_MIN, LIVE_POLL_MAX = 0.2, 3.0
 
 
-async def patiently(load: Callable[[], Awaitable[T]], what: str) -> T:
+async def patiently(load: Callable[[], Awaitable[T]], what: str,
+                    say: Callable[[str], None] | None = None) -> T:
     """`load()`, tried again over GONE_WAITS while X answers 404 or 410 (a Space that has just
-    ended); the last HTTPStatusError when it never appears."""
-    for wait in (*GONE_WAITS, None):
-        try:
-            return await load()
-        except net.HTTPStatusError as exc:
-            if exc.status not in (404, 410) or wait is None:
-                raise
-            log.info("%s answered %d; trying again in %.1f s", what, exc.status, wait)
-            await asyncio.sleep(wait)
-    raise AssertionError("unreachable")
+    ended); the last HTTPStatusError when it never appears. `say(sentence)` tells the job's
+    status while it waits ("" once it is over), so a minute of waiting is never silent."""
+    try:
+        for wait in (*GONE_WAITS, None):
+            try:
+                return await load()
+            except net.HTTPStatusError as exc:
+                if exc.status not in (404, 410) or wait is None:
+                    raise
+                log.info("%s answered %d; trying again in %.1f s", what, exc.status, wait)
+                if say:
+                    say(f"{what} is not there yet (X answered {exc.status}); trying again "
+                        f"in {wait:g} s.")
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
+    finally:
+        if say:
+            say("")
 
 
 @dataclass
@@ -81,7 +90,8 @@ class Recorder:
     def __init__(self, http: httpx.AsyncClient, workdir: Path, *, workers: int,
                  on_bytes: Callable[[int], None], on_chunks: Callable[[int, int | None], None],
                  on_plan: Callable[[list[int]], None] | None = None,
-                 on_chunk: ChunkDone | None = None) -> None:
+                 on_chunk: ChunkDone | None = None,
+                 on_status: Callable[[str], None] | None = None) -> None:
         self.http = http
         self.recording = Recording(workdir)
         self.workers = workers
@@ -89,6 +99,7 @@ class Recorder:
         self.on_chunks = on_chunks
         self.on_plan = on_plan
         self.on_chunk = on_chunk
+        self.on_status = on_status
 
     async def _load(self, url: str) -> hls.MediaPlaylist:
         try:
@@ -147,7 +158,8 @@ class Recorder:
                     have.pop(seq, None)
 
     async def replay(self, url: str) -> Recording:
-        playlist = await patiently(lambda: self._load(url), "The replay playlist")
+        playlist = await patiently(lambda: self._load(url), "The replay playlist",
+                                   self.on_status)
         if not playlist.segments:
             raise JobError("The Space's recording has no audio in it.")
         total = len(playlist.segments)
@@ -193,7 +205,8 @@ class Recorder:
     async def _last_chunks(self, replay_url: str) -> None:
         """After the end: every chunk of the replay playlist not recorded yet."""
         try:
-            final = await patiently(lambda: self._load(replay_url), "The replay playlist")
+            final = await patiently(lambda: self._load(replay_url), "The replay playlist",
+                                    self.on_status)
         except (net.NetError, JobError) as exc:
             log.warning("The Space ended; its replay playlist could not be read to check for "
                         "chunks after the last one recorded: %s", exc)

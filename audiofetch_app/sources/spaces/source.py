@@ -150,7 +150,7 @@ async def run(ctx: JobContext) -> None:
         recorder = Recorder(
             http, workdir, workers=workers, on_bytes=ctx.add_bytes,
             on_chunks=lambda done, total: ctx.progress(items_done=done, items_total=total),
-            on_plan=mux.plan, on_chunk=mux.arrived)
+            on_plan=mux.plan, on_chunk=mux.arrived, on_status=ctx.set_status)
         mux.start()
         try:
             recording = await (recorder.live(playlist_url) if live
