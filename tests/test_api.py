@@ -48,8 +48,13 @@ async def test_download_status_list_delete(api, http_server, mp3: bytes) -> None
     assert status["state"] == "done" and status["kind"] == "direct" and status["progress"] == 1
     listed = (await client.get("/api/jobs")).json()
     assert listed["total"] == 1 and listed["jobs"][0]["id"] == job_id
-    assert (await client.delete(f"/api/jobs/{job_id}?files=true")).status_code == 200
-    assert not Path(status["output_path"]).exists()
+    # Files go only for their owner (the local token, a LAN login): not for any local
+    # program that reaches loopback. tests/test_cli_client.py deletes them with the token.
+    refused = await client.delete(f"/api/jobs/{job_id}?files=true")
+    assert refused.status_code == 403 and "nothing was deleted" in refused.json()["detail"]
+    assert Path(status["output_path"]).exists() and runtime.jobs.get(job_id) is not None
+    assert (await client.delete(f"/api/jobs/{job_id}")).status_code == 200
+    assert Path(status["output_path"]).exists()
     missing = await client.get(f"/api/status/{job_id}")
     assert missing.status_code == 404 and "no job" in missing.json()["detail"]
 

@@ -102,7 +102,7 @@ def test_unreadable_addresses_are_one_sentence_before_any_job(
 
 def test_numbers_and_targets_out_of_their_range_are_usage_errors(tmp_path: Path) -> None:
     port = run_cli("serve", "--port", "99999", home=tmp_path)
-    assert port.returncode == 2 and "give a whole number from 1 to 65535" in port.stderr
+    assert port.returncode == 2 and "give a whole number from 0 to 65535" in port.stderr
     assert "Traceback" not in port.stderr
     limit = run_cli("jobs", "list", "--limit", "0", home=tmp_path)
     assert limit.returncode == 2 and "at least 1" in limit.stderr

@@ -139,6 +139,24 @@ def test_the_local_token_is_private_and_a_wrong_one_is_refused(app: App) -> None
     assert sneaky.status_code == 403 and "local token" in sneaky.json()["detail"]
 
 
+def test_only_the_token_holder_deletes_a_jobs_files(app: App, http_server, tone: bytes,
+                                                    tmp_path: Path) -> None:
+    """Any program on this computer reaches loopback: it may list and forget jobs as before,
+    but deleting what a job saved takes the local token (or a LAN login)."""
+    http_server.add("/keep.mp3", tone, content_type="audio/mpeg")
+    got = run_cli("get", http_server.url_for("/keep.mp3"), "-o", str(tmp_path), home=app.home)
+    assert got.returncode == 0, got.stderr
+    saved = Path(got.stdout.strip().splitlines()[-1])
+    job_id = next(j["id"] for j in app_jobs(app) if j["output_path"] == str(saved))
+    with app.api() as api:
+        wipe = api.delete(f"/api/jobs/{job_id}", params={"files": "true"})
+    assert wipe.status_code == 403 and "nothing was deleted" in wipe.json()["detail"]
+    assert saved.exists()
+    with app.api(app.token()) as api:
+        assert api.delete(f"/api/jobs/{job_id}", params={"files": "true"}).status_code == 200
+    assert not saved.exists()
+
+
 def test_a_wrong_token_in_the_data_folder_is_said_in_one_sentence(app: App,
                                                                  tmp_path: Path) -> None:
     other = tmp_path / "other"

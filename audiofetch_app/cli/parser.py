@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on; anything but loopback (e.g. 0.0.0.0 for "
                             "the LAN) needs a password")
-    serve.add_argument("--port", type=number(1, 65535), default=8765)
+    serve.add_argument("--port", type=number(0, 65535), default=8765,
+                       help="the port to listen on (0: any free one; 8765)")
     serve.add_argument("--password-file", type=Path,
                        help="file whose first line is the LAN password (or set "
                             "AUDIOFETCH_PASSWORD); kept only as a Scrypt hash")

@@ -22,7 +22,7 @@ from audiofetch_app.core.job_context import JobError
 from audiofetch_app.core.job_record import JobState
 from audiofetch_app.core.net_errors import NetError
 from audiofetch_app.web import streams
-from audiofetch_app.web.auth import LOCAL_USER
+from audiofetch_app.web.auth import LOCAL_USER, LOGGED_IN
 
 if TYPE_CHECKING:
     from audiofetch_app.sources.runtime import Runtime
@@ -205,8 +205,16 @@ def build_router(get_runtime: Callable[[], Runtime]) -> APIRouter:
         return job_json(await jobs().cancel(job_id))
 
     @router.delete("/jobs/{job_id}")
-    async def delete(job_id: str, files: bool = False) -> dict[str, str]:
+    async def delete(http: Request, job_id: str, files: bool = False) -> dict[str, str]:
+        """Forget a job; `files=true` also removes what it saved, for its owner only: the
+        local token (this computer's command line) or a LAN login, never any local program
+        that can reach loopback."""
         require(job_id)
+        if files and not (getattr(http.state, LOCAL_USER, False)
+                          or getattr(http.state, LOGGED_IN, False)):
+            raise HTTPException(403, detail="Deleting a job's files needs the local token "
+                                            "(the command line on this computer) or a login; "
+                                            "nothing was deleted.")
         await jobs().delete(job_id, with_files=files)
         return {"deleted": job_id}
 

@@ -83,6 +83,7 @@ class LanAuth:
 
 
 LOCAL_USER = "audiofetch_local_user"  # request.state flag: the local token was shown
+LOGGED_IN = "audiofetch_logged_in"  # request.state flag: a LAN login's token was shown
 
 
 def mark_local_user(auth: LanAuth, scope: Scope, headers: dict[str, str]) -> None:
@@ -144,6 +145,8 @@ class LanGate:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
         if is_public(path, self.static_prefix) or self.auth.allowed(headers, scope):
+            if not is_public(path, self.static_prefix):
+                scope.setdefault("state", {})[LOGGED_IN] = True
             mark_local_user(self.auth, scope, headers)
             await self.app(scope, receive, send)
             return
@@ -211,5 +214,6 @@ def parse_login_body(body: bytes, content_type: str) -> tuple[str, str | None]:
     return (form.get("password") or [""])[0], (form.get("next") or [None])[0]
 
 
-__all__ = ["LOCAL_USER", "LanAuth", "LanGate", "LocalGate", "LockedOut", "WrongPassword",
-           "from_this_computer", "is_local_token", "is_public", "mark_local_user", "safe_next"]
+__all__ = ["LOCAL_USER", "LOGGED_IN", "LanAuth", "LanGate", "LocalGate", "LockedOut",
+           "WrongPassword", "from_this_computer", "is_local_token", "is_public",
+           "mark_local_user", "safe_next"]
