@@ -65,6 +65,13 @@ async def test_first_sync_keeps_music_voice_and_audio_documents(app: TelegramApp
     # Deleting that sync with its files takes the one file it saved, not the synced folder.
     await app.jobs.delete(third.id, with_files=True)
     assert files_under(out) == saved
+    # Settings' download folder on an unplugged drive does not stop a source that saves
+    # to a folder of its own.
+    app.settings.update(download_dir=str(tmp_path / "unplugged" / "Music"))
+    app.world.post(fake.music(11, 9, title="Fourth", file_name="fourth.mp3"))
+    assert await sync(app, source.id) == JobState.DONE
+    assert "Music/2024-05-01 Fourth.mp3" in files_under(out)
+    assert not (tmp_path / "unplugged").exists()
 
 
 async def test_killed_sync_resumes_from_the_byte_and_downloads_nothing_twice(

@@ -277,8 +277,11 @@ class JobManager(JobEvents):
             await self._write([job])
             self._emit("updated", job)
             log.info("Started %s job for %s", job.kind, strip_query(job.url))
-            await asyncio.to_thread(job_targets.check_output, job, ctx.settings, ctx.output_dir)
-            await registry.get(job.kind).run(ctx)
+            source = registry.get(job.kind)
+            if source.uses_output_folder:
+                await asyncio.to_thread(job_targets.check_output, job, ctx.settings,
+                                        ctx.output_dir)
+            await source.run(ctx)
             await job_targets.deliver(job, ctx.settings, self._secrets)
         except JobPaused as paused:
             job.resume_at = paused.until

@@ -136,6 +136,9 @@ class Source:
     options: type[JobOptions] = JobOptions
     preview: Callable[[Link, Any, Services], Awaitable[Preview]] | None = None
     title: Callable[[Link], str] | None = None  # a job's title before it runs
+    # The job writes into its output folder (-o, a folder target, Settings' download folder),
+    # which is checked before it runs; False for a source with targets of its own (Telegram).
+    uses_output_folder: bool = True
 
 
 _sources: dict[str, Source] = {}

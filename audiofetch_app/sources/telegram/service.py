@@ -71,7 +71,8 @@ class TelegramService:
         self.scheduler = SyncScheduler(self, clock=clock)
         self._purger: asyncio.Task[None] | None = None
         self._latest: dict[str, str | None] = {}  # source id -> its newest sync job's id
-        registry.register(registry.Source(KIND, "Telegram sync", run=self.run_job))
+        registry.register(registry.Source(KIND, "Telegram sync", run=self.run_job,
+                                          uses_output_folder=False))
 
     # ---------------------------------------------------------------- life cycle
 
