@@ -52,6 +52,8 @@ def check_output(job: Job, settings: Settings | None, folder: Path) -> None:
     look-alike tree must not be made in its place. AudioFetch's own default folder and a
     remote target's staging folder are made as needed. JobError with one sentence; blocks
     (call it through to_thread)."""
+    if job.options.get("stream"):  # a ZIP streamed to its REST caller keeps nothing here
+        return
     if settings is not None and not settings.download_dir and not job.options.get(
             "output_dir") and folder == settings.download_path():
         folder.mkdir(parents=True, exist_ok=True)
