@@ -45,6 +45,12 @@ def test_what_the_browser_sends_is_checked() -> None:
                                                "title": "A" * 1000, "kind": "sideways"}]})
     assert options.seen == [{"url": "https://a.example/a.mp3", "title": "A" * 300,
                              "kind": "request", "mime": None}]
+    # What urllib cannot read (RFC 3986 §3.2.2 brackets, a port over 65535) is left out,
+    # as a blob: source is, instead of failing the whole preview.
+    kept = check_seen([{"url": "http://[::1/a.mp3", "kind": "element"},
+                       {"url": "http://cdn.example:99999/b.mp3", "kind": "element"},
+                       {"url": "https://cdn.example/c.mp3", "kind": "element"}])
+    assert [entry["url"] for entry in kept] == ["https://cdn.example/c.mp3"]
 
 
 async def test_rest_takes_a_sources_options_but_not_local_paths(http_server, runtime) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from audiofetch_app.core.registry import OptionError
-from audiofetch_app.core.urls import title_from_url
+from audiofetch_app.core.urls import is_web_url, title_from_url
 from audiofetch_app.sources.page.tracks import Track
 from audiofetch_app.sources.page.urls import (
     AUDIO_EXTENSIONS,
@@ -49,8 +49,10 @@ def check_seen(seen: object) -> list[dict[str, Any]]:
         if not isinstance(item, Mapping) or not isinstance(item.get("url"), str):
             raise OptionError("seen: each entry needs a url.")
         url = item["url"].strip()
-        if not url.startswith(("http://", "https://")) or len(url) > 4096:
-            continue  # blob:, data: and mediastream: sources cannot be fetched again
+        if len(url) > 4096 or not is_web_url(url):
+            # blob:, data: and mediastream: sources cannot be fetched again, nor an address
+            # urllib cannot read ("http://[::1", a port over 65535)
+            continue
         title = item.get("title")
         kind = item.get("kind") if item.get("kind") in KINDS else "request"
         clean.append({"url": url, "title": title.strip()[:MAX_TITLE]
