@@ -308,3 +308,10 @@ def test_progress_lines_say_what_a_job_waits_for() -> None:
     printer.update(waiting)
     printer.finish()
     assert out.getvalue() == f"{waiting.status}\n"
+
+
+def test_a_space_playlist_address_urllib_cannot_read_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("space", "--playlist-url", "http://[::1", "-o", str(tmp_path / "o"),
+                     home=tmp_path / "home")
+    assert (result.returncode, result.stderr.strip()) == (
+        2, "The Space playlist: 'http://[::1' is not a web address AudioFetch can read.")

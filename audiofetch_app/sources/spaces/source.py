@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 from audiofetch_app.core import net
 from audiofetch_app.core.job_context import JobContext, JobError
 from audiofetch_app.core.naming import render_template, unique_path
-from audiofetch_app.core.registry import JobOptions, Link, Preview, Services
+from audiofetch_app.core.registry import JobOptions, Link, OptionError, Preview, Services
+from audiofetch_app.core.urls import check_url
 from audiofetch_app.sources.spaces.chunks import join_chunks
 from audiofetch_app.sources.spaces.credentials import resolve as resolve_cookies
 from audiofetch_app.sources.spaces.metadata import SpaceMetadata, parse_space_id, space_url
@@ -57,6 +58,15 @@ class SpaceOptions(JobOptions):
 
     LIMITS: ClassVar[dict[str, tuple[int, int]]] = {"workers": (1, 64)}
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"format": ("m4a", "mp3")}
+
+    def check(self) -> None:
+        """As JobOptions.check, and a playlist link must be a web address (OptionError)."""
+        super().check()
+        if self.playlist_url is not None:
+            try:
+                check_url(self.playlist_url)
+            except JobError as exc:
+                raise OptionError(f"The Space playlist: {exc}") from None
 
 
 def link(url: str) -> Link:
