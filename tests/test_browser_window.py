@@ -331,18 +331,24 @@ def test_settings_refuse_bad_values_beside_the_field_and_reach_open_pages(
         assert not missing.parent.exists()
         assert world.settings()["download_dir"] == before["download_dir"]
 
-        # Typed values that are no size and no time zone: refused beside their fields too.
-        folder.fill(str(world.home / "downloads"))
+        # Typed values that are no size and no time zone: refused beside their fields too,
+        # all at once with a number and the folder (a new user saw them a few at a time).
         largest = dialog.get_by_label("Largest download (e.g. 4G, 500M)")
         zone = dialog.get_by_label("Time zone of Telegram dates (date range, {date})")
         largest.fill("4Q")
         zone.fill("Mars/Olympus")
+        jobs_at_once.fill("0")
         dialog.get_by_role("button", name="Save").click()
+        expect(dialog.get_by_text("Allowed: 1 to 16.")).to_be_in_viewport()  # the topmost
         expect(dialog.get_by_text("“4Q” is not a size; write it like 50M, 2G or 800K.")) \
-            .to_be_in_viewport()
+            .to_be_visible()
         expect(dialog.get_by_text("“Mars/Olympus” is not a time zone", exact=False)) \
             .to_be_visible()
+        expect(dialog.get_by_text(f"The folder {missing} cannot be reached")).to_be_visible()
+        expect(page.get_by_text("Nothing was saved: 4 fields are marked.")).to_be_visible()
         assert world.settings()["telegram_time_zone"] == before["telegram_time_zone"]
+        jobs_at_once.fill("2")
+        folder.fill(str(world.home / "downloads"))
         largest.fill("3G")
         zone.fill("Asia/Tokyo")
 

@@ -142,20 +142,24 @@ class SettingsDialog:
         self.tg_status.set_text(f"Telegram API: {shown}")
 
     async def save(self) -> None:
+        # Every field is looked at before anything is said, so one Save marks all that are
+        # wrong, each beside itself, in the dialog's order.
         numbers = (self.workers, self.max_jobs, self.telegram_workers, self.space_workers)
-        wrong = [field for field in numbers if not field.validate()]  # each shows its error
-        if wrong:
-            _bring_into_sight(wrong[0])  # Save is at the bottom of a long dialog
-            ui.notify("Nothing was saved: a number is outside its allowed range.",
-                      type="negative")
-            return
-        refused = self._refused_texts()
-        if refused:
-            field, reason = refused[0]
-            _bring_into_sight(field)
-            ui.notify(f"Nothing was saved: {reason}", type="negative")
-            return
+        refused: list[tuple[ui.element, str]] = [
+            (field, "a number is outside its allowed range.")
+            for field in numbers if not field.validate()]  # each shows its error
+        refused += self._refused_texts()
         spec = self.target.spec()
+        folder_given = (self.folder.value or "").strip() not in (
+            "", str(settings_mod.default_download_dir()))
+        if targets.is_local(spec) and folder_given and not await self._folder_usable(spec):
+            refused.append((self.folder, self.folder.error or "the folder cannot be used."))
+        if refused:
+            field, reason = min(refused, key=lambda item: self._order(item[0]))
+            _bring_into_sight(field)  # Save is at the bottom of a long dialog
+            ui.notify(f"Nothing was saved: {reason}" if len(refused) == 1 else
+                      f"Nothing was saved: {len(refused)} fields are marked.", type="negative")
+            return
         largest = transfer_limits.parse_size(self.max_filesize.value or "")
         changes = {
             "max_filesize": largest,
@@ -175,9 +179,7 @@ class SettingsDialog:
             changes["download_dir"] = ""
         try:
             if targets.is_local(spec):
-                changes["download_target"] = {}
-                if changes["download_dir"] and not await self._folder_usable(spec):
-                    return
+                changes["download_target"] = {}  # its folder was checked above
             else:  # checked (and its secret moved to the vault) before it is saved
                 changes["download_target"] = await asyncio.to_thread(
                     targets.check_spec, spec, settings_mod.default_download_dir(),
@@ -197,6 +199,10 @@ class SettingsDialog:
             return
         ui.notify("Settings saved.", type="positive")
         self.dialog.close()
+
+    def _order(self, field: ui.element) -> int:
+        """Where a field sits in the dialog (top first): its place among the elements made."""
+        return field.id
 
     def _refused_texts(self) -> list[tuple[ui.input | ui.number, str]]:
         """The typed fields whose text cannot be saved, each with its reason, which is also
@@ -231,7 +237,6 @@ class SettingsDialog:
             await asyncio.to_thread(target.check)
         except JobError as exc:
             self.folder.error = str(exc)
-            _bring_into_sight(self.folder)
             return False
         self.folder.error = None
         return True
