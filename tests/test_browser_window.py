@@ -56,8 +56,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                            for i in range(1, 6))
         parts = "".join(f'<li>Part {i}<audio src="/other/part{i}.mp3"></audio></li>'
                         for i in (1, 2))
+        long = "".join(f'<li><a href="/media/ch{i}.mp3">Chapter {i}: {"a very long " * 12}'
+                       f'title</a></li>' for i in (1, 2))
         for path, title, body in (("/book", "The Long Road", chapters),
-                                  ("/other", "Another Show", parts), ("/empty", "Empty", "")):
+                                  ("/other", "Another Show", parts), ("/empty", "Empty", ""),
+                                  ("/long", "Long Titles", long)):
             web.add(path, f"<html><head><title>{title}</title></head><body><ul>{body}</ul>"
                     "</body></html>", content_type="text/html")
         x.add_space(FakeSpace("1EndedAbcdEfg", title="Morning Talk", chunks=6))
@@ -160,6 +163,19 @@ def test_each_page_search_clears_the_last_one(world: World, page: Any) -> None:
     expect(tracks.locator("th").filter(has_text="Found by")).to_be_hidden()
     page.set_viewport_size({"width": 1280, "height": 860})
     expect(tracks.locator("th").filter(has_text="Found by")).to_be_visible()
+    # Titles of 150 characters wrap, in a narrow window and a wide one: no sideways scroll.
+    link.fill(world.web.url_for("/long"))
+    page.get_by_role("button", name="Find audio").click()
+    expect(status).to_have_text("Found 2 tracks on Long Titles.")
+    for width in (420, 1280):
+        page.set_viewport_size({"width": width, "height": 860})
+        wait_for(lambda: _in_viewport(page, size), 30, f"the Size column inside {width} px",
+                 on_timeout=lambda: f"{size.bounding_box()} in {page.viewport_size}")
+        middle = tracks.locator(".q-table__middle")
+        assert middle.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), width
+    link.fill(world.web.url_for("/book"))
+    page.get_by_role("button", name="Find audio").click()
+    expect(status).to_have_text("Found 5 tracks on The Long Road.")
     page.get_by_role("button", name="Download selected").click()
     # Like the Spaces tab: straight to Jobs, where the new job is in sight.
     expect(page.get_by_role("tab", name="Jobs")).to_have_attribute("aria-selected", "true")

@@ -23,7 +23,9 @@ from audiofetch_app.ui.words import bounded_number
 HEAD_TIMEOUT = 5.0
 COLUMNS = [
     {"name": "n", "label": "#", "field": "n", "align": "right"},
-    {"name": "title", "label": "Title", "field": "title", "align": "left"},
+    # A long title wraps (Quasar cells do not by default), so the size stays in sight.
+    {"name": "title", "label": "Title", "field": "title", "align": "left",
+     "style": "white-space: normal; overflow-wrap: anywhere; min-width: 8rem"},
     # Quasar's gt-xs: shown from 600 px up, so a narrow window keeps title and size in sight.
     {"name": "family", "label": "Found by", "field": "family", "align": "left",
      "classes": "gt-xs", "headerClasses": "gt-xs"},
