@@ -169,6 +169,10 @@ async def test_not_a_page(runtime, http_server) -> None:
     http_server.add("/file.pdf", b"%PDF-1.4", content_type="application/pdf")
     job = await _run(runtime, http_server.url_for("/file.pdf"))
     assert job.state == JobState.FAILED and "not a web page" in job.error
+    # A text file is one sentence too, not the list of every player looked for.
+    http_server.add("/notes.txt", "Show notes\nNothing to hear.\n", content_type="text/plain")
+    job = await _run(runtime, http_server.url_for("/notes.txt"))
+    assert job.error == "That link is a text file (text/plain), not a web page with audio."
 
 
 def _page_cli(*args: str, home: Path):

@@ -117,6 +117,10 @@ async def find_tracks(client: httpx.AsyncClient, url: str, plugin: str | None = 
     tracks = reading.tracks
     if not tracks and plugin in (None, "feeds"):
         tracks = await _tracks_from_feeds(client, reading.feed_links)
+    if not tracks and page.content_type.startswith("text/") and \
+            page.content_type not in ("text/html", "text/xml"):
+        raise JobError(f"That link is a text file ({page.content_type}), not a web page with "
+                       "audio.")
     if not tracks:
         looked = detect.what_we_look_for() if plugin is None else \
             f"Looked for the {plugin} player only."
