@@ -205,6 +205,14 @@ async def test_spaces_tab_explains_refusals(user: User, runtime, fake_x) -> None
     user.find(marker="space-link").clear().type("https://x.com/someone")
     user.find(marker="space-preview").click()
     await user.should_see("Preview shows X Space links", retries=10)
+    # A link no source can take says why, not that Download would save it.
+    user.find(marker="space-link").clear().type("http://127.0.0.1:99999/x.mp3")
+    user.find(marker="space-preview").click()
+    await user.should_see("'http://127.0.0.1:99999/x.mp3' is not a web address AudioFetch "
+                          "can read.", retries=10)
+    user.find(marker="space-link").clear().type("just some words")
+    user.find(marker="space-preview").click()
+    await user.should_see("AudioFetch cannot download that link", retries=10)
 
 
 async def test_page_tab_finds_tracks_and_downloads_selected(user: User, runtime, http_server,

@@ -7,6 +7,7 @@ from nicegui import ui
 from audiofetch_app import sources
 from audiofetch_app.core import net
 from audiofetch_app.core.job_context import JobError
+from audiofetch_app.core.urls import check_url
 from audiofetch_app.sources.runtime import Runtime
 from audiofetch_app.sources.spaces import SpacePreview
 from audiofetch_app.ui import state
@@ -21,6 +22,19 @@ NOT_STARTED = ("NotStarted", "PrePublished")
 LONGEST_LIVE = 24 * 3600  # a longer "live for" is a clock or data error, not a Space
 NOT_A_SPACE = ("Preview shows X Space links (https://x.com/i/spaces/…); Download saves other "
                "audio links as they are.")
+
+
+def _not_a_space(url: str) -> str:
+    """What to say of a link that is no Space: why no source can take it (an address that
+    cannot be read, plain words), else that Download saves it as it is."""
+    try:
+        if "://" in url:
+            check_url(url)
+        else:
+            sources.recognise(url)
+    except JobError as exc:
+        return str(exc)
+    return NOT_A_SPACE
 
 
 def facts(meta) -> list[str]:
@@ -104,7 +118,7 @@ class SpacesTab:
         try:
             link = sources.recognise(url, sources.spaces.KIND)
         except JobError:
-            self._say(NOT_A_SPACE)
+            self._say(_not_a_space(url))
             return None
         with self.card:
             spinner = ui.spinner(size="lg")
