@@ -95,6 +95,9 @@ async def test_folder_output_with_tags_and_archive(runtime, http_server, mp3: by
                        output_dir=str(tmp_path / "o"))
     assert again.state == JobState.DONE
     assert http_server.hits.get("/media/ch1.mp3") == hits.get("/media/ch1.mp3")  # skipped
+    assert again.files == []  # and said, as "Saved" alone would mislead
+    assert again.detail["notice"] == ("All 3 tracks were already in the folder; nothing new "
+                                      "was saved.")
 
 
 async def test_delete_with_files_takes_only_that_jobs_files_from_a_shared_folder(

@@ -294,3 +294,26 @@ async def test_retry_is_offered_only_where_it_can_help(user: User, runtime,
     retry_rows = [row for row in rows.values()
                   if any("retry" in c._markers for c in row.descendants())]
     assert retry_rows == [rows[flaky.id]]  # a 503 may pass; a 404 will not
+
+
+def test_the_delete_dialog_says_why_no_file_would_go(tmp_path: Path) -> None:
+    """A run that skipped every track saved nothing of its own; files another job lists stay;
+    files gone from disk are gone (what the dialog says instead of a list)."""
+    from audiofetch_app.core.job_record import Job
+    from audiofetch_app.ui.jobs_view import _nothing_to_delete
+
+    folder = tmp_path / "Road Trip"
+    folder.mkdir()
+    shared = folder / "01 - A.mp3"
+    shared.write_bytes(b"x")
+    skipped_all = Job(kind="page", url="https://e.com/p", output_path=str(folder))
+    assert _nothing_to_delete(skipped_all, []) == (
+        "This job saved no files of its own; only the job is removed.")
+    sharing = Job(kind="page", url="https://e.com/p", output_path=str(folder),
+                  files=[str(shared)])
+    assert _nothing_to_delete(sharing, []) == (
+        "Its files are other jobs' files too, so they stay; only the job is removed.")
+    gone = Job(kind="direct", url="https://e.com/a.mp3", output_path=str(tmp_path / "b.mp3"),
+               files=[str(tmp_path / "b.mp3")])
+    assert _nothing_to_delete(gone, []) == (
+        "None of its files is on disk any more; only the job is removed.")

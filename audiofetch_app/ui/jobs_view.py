@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nicegui import background_tasks, ui
 
+from audiofetch_app.core.job_files import saved_paths
 from audiofetch_app.core.job_record import ACTIVE_STATES, RESUMABLE_STATES, Job, JobState
 from audiofetch_app.core.jobs import JobError, JobEvent, JobManager
 from audiofetch_app.core.units import describe_progress, human_bytes
@@ -154,6 +155,16 @@ def _size(path: Path) -> int | None:
         return None
 
 
+def _nothing_to_delete(job: Job, paths: list[Path]) -> str:
+    """Why "Delete with files" would remove no file of `job` (`paths`: what it would)."""
+    own = saved_paths(job.files, job.output_path)
+    if not own:
+        return "This job saved no files of its own; only the job is removed."
+    if not paths and any(p.exists() for p in own):
+        return "Its files are other jobs' files too, so they stay; only the job is removed."
+    return "None of its files is on disk any more; only the job is removed."
+
+
 def _icon_button(icon: str, tip: str, handler) -> ui.button:
     button = ui.button(icon=icon, on_click=handler)
     button.props(f'flat dense round aria-label="{tip}"').tooltip(tip)
@@ -265,8 +276,7 @@ class JobsView:
             paths = await self.manager.deletable_files(job_id)
         except KeyError:
             return
-        found = [(str(p), _size(p)) for p in paths]
-        found = [(p, size) for p, size in found if size is not None]
+        found = sorted((str(p), size) for p in paths if (size := _size(p)) is not None)
         with self.container, ui.dialog() as dialog, ui.card().classes("delete-confirm"):
             ui.label(f"Delete “{job.title or job.url}” and its files?").classes("text-h6")
             if found:
@@ -275,8 +285,7 @@ class JobsView:
                 if len(found) > 10:
                     ui.label(f"and {len(found) - 10} more").classes("text-caption")
             else:
-                ui.label("None of its files is on disk any more; only the job is removed.") \
-                    .classes("text-caption")
+                ui.label(_nothing_to_delete(job, paths)).classes("text-caption")
             with ui.row().classes("w-full justify-end"):
                 ui.button("Keep", on_click=dialog.close).props("flat").mark("delete-keep")
 

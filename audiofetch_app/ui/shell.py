@@ -112,7 +112,9 @@ class Notifier:
             name = job.title or job.url
             with self.anchor:
                 if job.state == JobState.DONE:
-                    ui.notify(f"Saved: {name}", type="positive")
+                    notice = (job.detail or {}).get("notice")  # a page larger than 5 MB, ...
+                    ui.notify(f"Saved: {name}. {notice}" if notice else f"Saved: {name}",
+                              type="positive", multi_line=bool(notice))
                 else:
                     ui.notify(f"Failed: {name} — {job.error}", type="negative",
                               multi_line=True)

@@ -251,6 +251,13 @@ class PageRun:
             archive.add(track.url, path.name)
             self.ctx.add_file(path)
 
+        if len(jobs) < len(tracks):  # said beside "Saved", so a run that saved nothing says so
+            skipped = len(tracks) - len(jobs)
+            said = (f"All {skipped} tracks were already in the folder; nothing new was saved."
+                    if not jobs else f"{skipped} of the {len(tracks)} tracks were already in "
+                    "the folder and were skipped.")
+            notice = self.ctx.job.detail.get("notice")
+            self.ctx.remember(notice=f"{notice} {said}" if notice else said)
         await self._run_all(jobs, done)
 
     async def _to_zip(self, tracks: list[Track], names: list[str], zip_name: str) -> None:
