@@ -116,7 +116,8 @@ class JobRow:
             elif job.state in RESUMABLE_STATES and job.worth_retrying:
                 label = "Resume" if job.state == JobState.INTERRUPTED else "Retry"
                 ui.button(label, icon="replay", on_click=lambda: view.act("retry", job_id)) \
-                    .props("flat dense no-caps").classes(f"job-{label.lower()}").mark("retry")
+                    .props(f'flat dense no-caps aria-label="{label}"') \
+                    .classes(f"job-{label.lower()}").mark("retry")
             if job.output_path or job.files:
                 _icon_button("folder_open", "Open folder", lambda: view.open_folder(job_id))
                 _icon_button("content_copy", "Copy path", lambda: view.copy_path(job_id))

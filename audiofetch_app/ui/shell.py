@@ -40,8 +40,8 @@ def build() -> None:
         ui.label("AudioFetch").classes("text-h6 app-title")
         with ui.tabs().props("inline-label no-caps").classes("q-ml-md app-tabs") as tabs:
             spaces, page, telegram, jobs = (
-                ui.tab(name, icon=icon).props(f'aria-label="{name}"')
-                for name, icon in zip(WINDOW_TABS, TAB_ICONS, strict=True))
+                ui.tab(name, icon=icon).props(f'aria-label="{name}"').tooltip(name)  # narrow:
+                for name, icon in zip(WINDOW_TABS, TAB_ICONS, strict=True))  # icons only
             with jobs:
                 active_badge = ui.badge(color="orange").props("floating").classes("jobs-badge")
         ui.space()
