@@ -95,19 +95,27 @@ async def test_an_upload_cut_half_way_continues_from_where_it_stopped(
     assert audio.path.read_bytes() == body and round(seconds_of(audio.path)) == 15
 
 
-async def test_a_delivery_that_stopped_sends_only_what_was_not_sent(
-        bot_env, http_server, tones) -> None:
+async def _a_delivery_that_gives_up(bot_env, http_server, tones, person):
+    """`person` sends a page of 12 tracks and presses Send all; the second album's upload is
+    cut every time, so the delivery gives up after the first. The status message."""
     from tests.test_bot import serve_page
 
-    runtime, world, runner = bot_env
+    _, world, runner = bot_env
     runner.bot.sleep = _no_wait
     world.cut_uploads(0.5, times=delivery_mod.UPLOAD_ATTEMPTS, name="11 - ")
-    await world.write(ADA, serve_page(http_server, tones, 12))
-    card = await until(lambda: last(world, ADA.user_id, "message"), what="the card")
-    await world.press(ADA, card, card.button_data[0])
-    status = await until(lambda: status_of(world, ADA.user_id), what="the status")
-    await until(lambda: "Not sent:" in world.text_of(ADA.user_id, status.message_id), 120,
+    await world.write(person, serve_page(http_server, tones, 12))
+    card = await until(lambda: last(world, person.user_id, "message"), what="the card")
+    await world.press(person, card, card.button_data[0])
+    status = await until(lambda: status_of(world, person.user_id), what="the status")
+    await until(lambda: "Not sent:" in world.text_of(person.user_id, status.message_id), 120,
                 "the delivery to give up")
+    return status
+
+
+async def test_a_delivery_that_stopped_sends_only_what_was_not_sent(
+        bot_env, http_server, tones) -> None:
+    runtime, world, runner = bot_env
+    status = await _a_delivery_that_gives_up(bot_env, http_server, tones, ADA)
     assert len(world.in_chat(ADA.user_id, "audio")) == 10  # the first album went out
     # The bot starts again (the app restarted): the job is picked up, only two files go.
     await runner.stop()
@@ -128,17 +136,8 @@ async def test_a_delivery_that_gave_up_can_be_sent_again_from_the_chat(
     not sent goes, without waiting for the bot to restart; pressed once more, nothing."""
     import dataclasses
 
-    from tests.test_bot import serve_page
-
-    runtime, world, runner = bot_env
-    runner.bot.sleep = _no_wait
-    world.cut_uploads(0.5, times=delivery_mod.UPLOAD_ATTEMPTS, name="11 - ")
-    await world.write(BOB, serve_page(http_server, tones, 12))
-    card = await until(lambda: last(world, BOB.user_id, "message"), what="the card")
-    await world.press(BOB, card, card.button_data[0])
-    status = await until(lambda: status_of(world, BOB.user_id), what="the status")
-    await until(lambda: "Not sent:" in world.text_of(BOB.user_id, status.message_id), 120,
-                "the delivery to give up")
+    runtime, world, _ = bot_env
+    status = await _a_delivery_that_gives_up(bot_env, http_server, tones, BOB)
     gave_up = [e for e in world.edits_of(BOB.user_id, status.message_id)
                if "Not sent:" in e.text][-1]
     shown = dataclasses.replace(status, buttons=gave_up.buttons)
