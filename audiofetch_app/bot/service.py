@@ -275,7 +275,7 @@ class TelegramBot:
         if record.delivered:
             return "It was sent."
         if job.state != JobState.DONE:
-            return f"It is {job.state.value}; there is nothing to send."
+            return "There is nothing to send: the job did not finish."
         self.followed[job.id] = record
         self._deliver(record, job)
         return "Sending again…"
