@@ -3,17 +3,14 @@ and its cover as a thumbnail. Works for any file a job saved, whatever its sourc
 
 from __future__ import annotations
 
-import asyncio
 import mimetypes
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from audiofetch_app.core.ffmpeg import FFmpegError, find_ffmpeg
+from audiofetch_app.core.ffmpeg import capture, header_duration
 
 THUMB_SIDE = 320  # pixels: Telegram's largest thumbnail
-_DURATION = re.compile(r"Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
 MIME_TYPES = {".m4a": "audio/mp4", ".m4b": "audio/mp4", ".mp3": "audio/mpeg",
               ".ogg": "audio/ogg", ".oga": "audio/ogg", ".opus": "audio/ogg",
               ".flac": "audio/flac", ".wav": "audio/wav", ".aac": "audio/aac",
@@ -35,37 +32,15 @@ def mime_type_of(path: Path) -> str:
         or "application/octet-stream"
 
 
-async def _run(args: list[str]) -> tuple[int, str, str]:
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            find_ffmpeg(), "-hide_banner", "-nostdin", *args, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    except OSError as exc:
-        raise FFmpegError(f"FFmpeg could not be started: {exc}.") from exc
-    try:
-        out, err = await proc.communicate()
-    except BaseException:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        raise
-    return proc.returncode or 0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-
-
 async def read_facts(path: Path) -> AudioFacts:
     """Duration and global title/artist tags of `path` (FFmpeg's ffmetadata dump)."""
-    _, out, err = await _run(["-i", os.fspath(path), "-f", "ffmetadata", "-"])
+    _, out, err = await capture(["-i", os.fspath(path), "-f", "ffmetadata", "-"])
     tags: dict[str, str] = {}
     for line in out.splitlines():
         key, sep, value = line.partition("=")
         if sep and key.lower() in ("title", "artist", "album_artist") and key.lower() not in tags:
             tags[key.lower()] = value.replace("\\", "").strip()
-    match = _DURATION.search(err)
-    duration = 0.0
-    if match:
-        h, m, s = match.groups()
-        duration = int(h) * 3600 + int(m) * 60 + float(s)
-    return AudioFacts(duration, tags.get("title", ""),
+    return AudioFacts(header_duration(err) or 0.0, tags.get("title", ""),
                       tags.get("artist") or tags.get("album_artist", ""), mime_type_of(path))
 
 
@@ -75,7 +50,7 @@ async def extract_thumb(path: Path, dest: Path) -> Path | None:
     dest.unlink(missing_ok=True)
     scale = (f"scale='min({THUMB_SIDE},iw)':'min({THUMB_SIDE},ih)'"
              ":force_original_aspect_ratio=decrease")
-    code, _, _ = await _run(["-y", "-i", os.fspath(path), "-map", "0:v:0?", "-frames:v", "1",
+    code, _, _ = await capture(["-y", "-i", os.fspath(path), "-map", "0:v:0?", "-frames:v", "1",
                              "-vf", scale, "-q:v", "4", "-f", "image2", os.fspath(dest)])
     if code != 0 or not dest.is_file() or dest.stat().st_size == 0:
         dest.unlink(missing_ok=True)

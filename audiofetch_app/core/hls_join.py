@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,22 +170,8 @@ async def _signature(workdir: Path, name: str | None, slots: asyncio.Semaphore
     """What FFmpeg says of a run's first file; None when it says nothing useful."""
     if name is None:
         return None
-    cmd = [await ffmpeg.located(), "-hide_banner", "-nostdin", "-i", str(workdir / name)]
-    kwargs = ({"creationflags": getattr(subprocess, "CREATE_NO_WINDOW", 0)}
-              if sys.platform == "win32" else {})
     async with slots:
-        proc = await asyncio.create_subprocess_exec(
-            *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE, **kwargs)
-        try:
-            async with asyncio.timeout(_PROBE_SECONDS):
-                _, err = await proc.communicate()
-        except BaseException:
-            if proc.returncode is None:
-                proc.kill()
-            await proc.wait()
-            raise
-    text = err.decode("utf-8", "replace")
+        _, _, text = await ffmpeg.capture(["-i", str(workdir / name)], seconds=_PROBE_SECONDS)
     container = _INPUT_LINE.search(text)
     audio = _AUDIO_LINE.search(text)
     if audio is None:
