@@ -8,7 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from audiofetch_app.core.ffmpeg import capture, header_duration
+from audiofetch_app.core.ffmpeg import header_duration
+from audiofetch_app.core.ffmpeg_capture import capture
 
 THUMB_SIDE = 320  # pixels: Telegram's largest thumbnail
 MIME_TYPES = {".m4a": "audio/mp4", ".m4b": "audio/mp4", ".mp3": "audio/mpeg",

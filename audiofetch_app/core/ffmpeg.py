@@ -259,23 +259,6 @@ async def run_ffmpeg(
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
 
 
-async def capture(args: list[str], *, seconds: float | None = None) -> tuple[int, str, str]:
-    """Run the bundled FFmpeg (`-hide_banner -nostdin` first) on `args` and return its exit
-    code, standard output and standard error as text. `seconds` bounds the run (TimeoutError);
-    a failure or a cancel stops FFmpeg before it propagates. FFmpegNotFound or FFmpegError
-    when it cannot be started. For short runs whose output is small (a header, tags)."""
-    proc = await _spawn([await located(), "-hide_banner", "-nostdin", *args], None)
-
-    async def talk() -> tuple[bytes, bytes]:
-        async with asyncio.timeout(seconds):
-            return await proc.communicate()
-
-    talking = asyncio.ensure_future(talk())
-    await _supervise(proc, talking)
-    out, err = talking.result()
-    return proc.returncode or 0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-
-
 def header_duration(text: str) -> float | None:
     """The `Duration: HH:MM:SS.ss` FFmpeg prints of its first input, in seconds; None when
     it gives none (or "N/A")."""

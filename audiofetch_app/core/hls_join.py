@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from audiofetch_app.core import ffmpeg
+from audiofetch_app.core.ffmpeg_capture import capture
 from audiofetch_app.core.hls_model import HlsError, InitSection, MediaPlaylist, Segment
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ async def _signature(workdir: Path, name: str | None, slots: asyncio.Semaphore
     if name is None:
         return None
     async with slots:
-        _, _, text = await ffmpeg.capture(["-i", str(workdir / name)], seconds=_PROBE_SECONDS)
+        _, _, text = await capture(["-i", str(workdir / name)], seconds=_PROBE_SECONDS)
     container = _INPUT_LINE.search(text)
     audio = _AUDIO_LINE.search(text)
     if audio is None:
